@@ -1,0 +1,55 @@
+# sori — two commands: `make demo` and `make test`. Both set themselves up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test unit integration e2e lint bench clean down
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: bring the embedded stack up, run the whole flow, ask the chatbot about BTS, tear down.
+demo: install
+	$(BIN)/sori demo
+
+## make test: every test (unit, integration against the local stack, e2e).
+test: install
+	$(BIN)/python -m pytest -q
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: install
+	$(BIN)/python -m pytest -q tests/integration
+
+e2e: install
+	$(BIN)/python -m pytest -q tests/e2e
+
+lint: install
+	$(BIN)/cfn-lint template.yaml
+
+bench: install
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+down:
+	-$(BIN)/sori down
+
+clean: down
+	rm -rf $(VENV) .sori build .pytest_cache
+
+# --- sam build (BuildMethod: makefile): one target per function, plus the shared layer ---
+# `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
+build-SoriLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	cp -r sori "$(ARTIFACTS_DIR)/python/"
+	$(PYTHON) -m pip install -q --target "$(ARTIFACTS_DIR)/python" aws-kinesis-agg==1.2.3 spotipy==2.26.0 pymysql==1.2.4 rapidfuzz==3.14.6
+
+build-%Function:
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp -r producers consumers chatbot "$(ARTIFACTS_DIR)/"
