@@ -1,0 +1,322 @@
+"""The embedded local stack: AWS (moto server) + RDS (MariaDB) + Spotify (emulator) + Lambda (in-process runners).
+
+``sori up`` starts one supervisor process (``python -m local.stack serve``) that runs every part and writes
+``.sori/stack.json``; ``sori down`` stops it and whatever it started; ``sori status`` reads the file.
+Tests and the demo may run :class:`LocalStack` in-process instead.
+
+The order mirrors a real deployment: database first, then the cloud (the SAM template transformed offline and
+created in moto's CloudFormation, the rest provisioned from the same template), secrets filled, then the
+event-source mappings and the HTTP API that AWS would run for us.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets as _secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+REGION = "ap-northeast-2"
+LOCAL_DB = "sori"
+
+
+def sori_home() -> Path:
+    """Where state and logs live (git-ignored): ``$SORI_HOME`` or ``<repo>/.sori``."""
+    home = Path(os.environ.get("SORI_HOME") or REPO / ".sori")
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def stack_file() -> Path:
+    return sori_home() / "stack.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_stack(required: bool = True) -> dict | None:
+    """The running stack's description (``.sori/stack.json``), or None / SystemExit when none runs."""
+    f = stack_file()
+    if f.exists():
+        info = json.loads(f.read_text())
+        if info.get("ready") and _alive(info.get("pid")):
+            return info
+    if required:
+        raise SystemExit("no local stack is running: start it with `sori up`")
+    return None
+
+
+def apply_env(info: dict) -> None:
+    """Point this process at the running stack: the same environment the stack's functions get."""
+    os.environ.update(info["env"])
+    try:
+        from sori.settings import get_settings
+
+        get_settings.cache_clear()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalStack:
+    """Every part of the local cloud, started and stopped together.
+
+    >>> with LocalStack(mode="development") as stack:   # doctest: +SKIP
+    ...     print(stack.info["chatbot"])
+    """
+
+    def __init__(self, *, mode: str = "extended", consume: bool = True, mysql_server: str | None = None,
+                 database: str = LOCAL_DB, skill_secret: str | None = None):
+        self.mode = mode
+        self.consume = consume
+        self.mysql_server = mysql_server
+        self.database = database
+        self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
+        self.info: dict = {}
+        self._moto = self._emulator = self._runner = self._webhook = None
+        self._started_mariadb = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> dict:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.info
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        from local import mariadb
+        from local.emulator import SpotifyEmulator
+        from local.provision import deploy, write_secrets
+
+        # RDS: an existing server (SORI_MYSQL_URL) or a throwaway mariadbd under .sori/
+        had_throwaway = mariadb.throwaway_running() if hasattr(mariadb, "throwaway_running") else True
+        server = self.mysql_server or mariadb.mysql_server_url()
+        self._started_mariadb = not os.environ.get("SORI_MYSQL_URL") and not had_throwaway
+        mysql_url = mariadb.ensure_database(server, self.database)
+
+        # AWS: moto server, the template deployed into it
+        aws_port = int(os.environ.get("SORI_AWS_PORT") or free_port())
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        self._moto.start()
+        aws = f"http://127.0.0.1:{aws_port}"
+        os.environ.update({"AWS_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+        os.environ.pop("AWS_PROFILE", None)
+
+        # Spotify: the emulator over the shipped catalog
+        self._emulator = SpotifyEmulator(mode=self.mode, port=int(os.environ.get("SORI_SPOTIFY_PORT") or 0))
+        self._emulator.start()
+
+        deployed = deploy(aws, region=REGION)
+        write_secrets(aws, deployed, {
+            "SpotifySecret": {"client_id": "sori-local-client", "client_secret": _secrets.token_hex(16)},
+            "ListeningTokenSecret": {"refresh_token": "sori-local-refresh-" + _secrets.token_hex(8)},
+            "MysqlSecret": {"username": "root", "password": ""},
+            "SkillSecret": {"secret": self.skill_secret},
+        })
+
+        env = {"AWS_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+               "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        for fn in deployed["functions"].values():
+            env.update({k: str(v) for k, v in (fn.get("environment") or {}).items() if k != "SORI_DLQ_URL"})
+        env.update({
+            "SORI_MYSQL_URL": mysql_url,
+            "SORI_QUERY_ENGINE": "duckdb",
+            "SORI_SPOTIFY_API_URL": self._emulator.url + "/v1/",
+            "SORI_SPOTIFY_TOKEN_URL": self._emulator.url + "/api/token",
+            "SORI_RECCOBEATS_URL": self._emulator.url + "/reccobeats/v1/",
+            "SORI_HOME": str(sori_home()),
+            "POWERTOOLS_METRICS_NAMESPACE": "sori-local",
+            "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+        })
+        os.environ.update(env)
+        from sori.settings import get_settings
+
+        get_settings.cache_clear()
+
+        from sori.stores import mysql as mysql_store
+
+        mysql_store.migrate(mysql_store.connect())
+        mysql_store.seed_aliases(mysql_store.connect())
+
+        # Lambda: the Kinesis/SQS event-source mappings and the HTTP API, as configured in the template
+        from local.mapping import MappingRunner
+        from local.webhook import WebhookServer
+
+        self._runner = MappingRunner(deployed, checkpoint_dir=sori_home() / "checkpoints")
+        if self.consume:
+            self._runner.start()
+        api = deployed.get("http_api") or {}
+        fn = deployed["functions"][api.get("function", "ChatbotFunction")]
+        static = REPO / "local" / "static"
+        self._webhook = WebhookServer(fn["handler"], port=int(os.environ.get("SORI_CHATBOT_PORT") or 0),
+                                      route="/" + api.get("route", "POST /skill").split(" /", 1)[-1],
+                                      function_name=fn["name"], static_dir=static if static.exists() else None)
+        self._webhook.start()
+
+        self.info = {
+            "ready": True, "pid": os.getpid(), "mode": self.mode, "started_at": time.time(),
+            "aws": aws, "mysql": mysql_url, "spotify": self._emulator.url,
+            "chatbot": self._webhook.url + self._webhook.route, "chat_page": self._webhook.url + "/",
+            "skill_secret": self.skill_secret, "region": REGION,
+            "env": env, "deployed": deployed,
+        }
+
+    def stop(self) -> None:
+        for part in (self._webhook, self._runner, self._emulator, self._moto):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as e:  # keep stopping the rest
+                    print(f"stop {type(part).__name__}: {e}", file=sys.stderr)
+        self._webhook = self._runner = self._emulator = self._moto = None
+        if self._started_mariadb:
+            from local import mariadb
+
+            mariadb.stop_throwaway()
+            self._started_mariadb = False
+
+    def drain(self, timeout: float = 120.0) -> None:
+        """Return once every record put so far has been processed (or dead-lettered)."""
+        self._runner.drain(timeout=timeout)
+
+    def __enter__(self) -> "LocalStack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# -- the supervisor process behind `sori up` -----------------------------------------------------------
+def serve(mode: str) -> int:
+    stack = LocalStack(mode=mode)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    f = stack_file()
+    try:
+        info = stack.start()
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2, default=str))
+        tmp.replace(f)
+        print(json.dumps({k: v for k, v in info.items() if k not in ("env", "deployed")}), flush=True)
+        done.wait()
+    finally:
+        stack.stop()
+        try:
+            if f.exists() and json.loads(f.read_text()).get("pid") == os.getpid():
+                f.unlink()
+        except (OSError, ValueError):
+            pass
+    return 0
+
+
+def up(mode: str = "extended", timeout: float = 180.0) -> dict:
+    """Start the supervisor in the background (or return the running one) and wait until it is ready."""
+    running = load_stack(required=False)
+    if running:
+        return running
+    home = sori_home()
+    stack_file().unlink(missing_ok=True)
+    log = open(home / "stack.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "local.stack", "serve", "--mode", mode], cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    (home / "stack.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = load_stack(required=False)
+        if info and info.get("pid") == proc.pid:
+            return info
+        if proc.poll() is not None:
+            raise SystemExit(f"the local stack failed to start (exit {proc.returncode}); see {home / 'stack.log'}:\n"
+                             + _tail(home / "stack.log"))
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"the local stack did not become ready in {timeout:.0f}s; see {home / 'stack.log'}")
+
+
+def down(timeout: float = 30.0) -> bool:
+    """Stop the supervisor and everything it started. True when something was stopped."""
+    home = sori_home()
+    pids = set()
+    for src in (stack_file(), home / "stack.pid"):
+        try:
+            txt = src.read_text()
+            pids.add(json.loads(txt)["pid"] if src.suffix == ".json" else int(txt))
+        except (OSError, ValueError, KeyError):
+            pass
+    stopped = False
+    for pid in pids:
+        if not _alive(pid):
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        stopped = True
+    stack_file().unlink(missing_ok=True)
+    (home / "stack.pid").unlink(missing_ok=True)
+    try:
+        from local import mariadb
+
+        stopped = mariadb.stop_throwaway() or stopped
+    except Exception as e:  # pragma: no cover
+        print(f"stopping MariaDB: {e}", file=sys.stderr)
+    return stopped
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _tail(path: Path, n: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m local.stack")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--mode", default="extended", choices=["extended", "development"])
+    a = p.parse_args(argv)
+    return serve(a.mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
