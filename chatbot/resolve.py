@@ -1,0 +1,492 @@
+"""Name resolution: which artist does an utterance mean? Pure logic over an in-memory :class:`NameIndex`.
+
+The chain (each step only when the previous one is not sure):
+
+1. **exact** — every span of the utterance (1–6 words, Korean particles and request words such as "같은",
+   "추천해줘", "like", "songs" peeled off the end) is normalised with :func:`sori.text.normalize` and looked up
+   in ``artists.name_norm``;
+2. **alias** — the same keys in ``artist_aliases`` (curated 샤이니 ↔ SHINee, and aliases learned from searches
+   the user confirmed);
+3. **fuzzy** — rapidfuzz over the names and aliases, compared as decomposed jamo (NFD) so a Hangul typo costs
+   one letter, not a whole syllable; a clear winner (≥ :data:`FUZZY_SURE`) is taken, otherwise the close ones
+   become "did you mean" candidates;
+4. **romanized** — Hangul typed for a Latin name ("블랙핑크" → BLACKPINK) is compared through a consonant
+   skeleton of its romanisation; this route only ever *suggests*;
+5. **Spotify search** is the caller's job (network); :func:`judge_search` decides whether what it found is a
+   clear match (a name or a song title equal to the query, or a Hangul query whose romanisation agrees with the
+   top artist) and which alias that confirms. Anything less becomes "did you mean" quick replies.
+
+>>> idx = NameIndex([("a1", "BLACKPINK", "blackpink"), ("a2", "SHINee", "shinee")], [("샤이니", "a2")])
+>>> resolve("BLACKPINK 같은 가수 추천해줘", idx).best.artist_id
+'a1'
+>>> r = resolve("샤이니랑 비슷한 노래", idx); (r.kind, r.best.artist_id, r.best.how)
+('artist', 'a2', 'alias')
+>>> r = resolve("blakpink", idx); (r.kind, r.best.name, r.best.how)
+('artist', 'BLACKPINK', 'fuzzy')
+
+Stdlib + rapidfuzz + :mod:`sori.text` only (the chatbot's cold start).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from rapidfuzz import fuzz, process
+
+from sori.text import contains_hangul, hangul_romanize, normalize
+
+__all__ = ["Candidate", "Resolution", "NameIndex", "SearchVerdict", "resolve", "judge_search", "core_query",
+           "skeleton", "is_greeting", "is_help", "FUZZY_SURE", "FUZZY_SUGGEST"]
+
+# --- thresholds (rapidfuzz ratio, 0..100) -------------------------------------------------------------------
+FUZZY_SURE = 88.0  # a typo we correct without asking (and only with a clear margin over the runner-up)
+FUZZY_MARGIN = 6.0
+FUZZY_SUGGEST = 72.0  # close enough to offer as "did you mean"
+FUZZY_MIN_LEN = 4  # shorter keys ("bts") are too short to correct: one letter is a third of the word
+SKELETON_SUGGEST = 85.0
+SKELETON_CONFIRM = 80.0
+SKELETON_MIN_LEN = 3
+MAX_UTTERANCE = 200  # characters looked at; the rest of a long message is ignored
+MAX_TOKENS = 30
+MAX_SPAN = 6  # words in one artist name
+MAX_CANDIDATES = 5
+
+# --- words around a name in a request ----------------------------------------------------------------------
+# Korean request words and particles, peeled off the end of a word ("블랙핑크같은가수추천" -> "블랙핑크").
+_KO_SUFFIXES = (
+    "추천해주세요", "추천해줄래", "추천해줘요", "추천해줘", "추천부탁", "추천좀", "추천", "알려주세요", "알려줘요", "알려줘",
+    "찾아주세요", "찾아줘", "들려줘", "틀어줘", "해주세요", "해줘요", "해줘", "주세요", "줘요", "줘",
+    "좋아하는데", "좋아하는", "좋아해요", "좋아해", "좋아요", "좋아", "듣고싶어", "싶어요", "싶어", "있나요", "있어요", "있어",
+    "비슷한거", "비슷한", "유사한", "같은거", "같은", "같이", "처럼", "느낌", "스타일", "계열", "류",
+    "가수들", "가수", "아티스트", "뮤지션", "그룹", "밴드", "노래들", "노래", "음악", "인기곡", "곡",
+    "이랑", "랑", "하고", "께서", "한테", "에게", "이나", "의", "은", "는", "이", "가", "을", "를", "과", "와", "도",
+    "만", "요", "꺼", "거",
+)
+_KO_SUFFIXES = tuple(sorted(set(_KO_SUFFIXES), key=len, reverse=True))
+# Whole words that carry no name (normalised). Korean ones are the suffixes above plus a few more.
+_FILLERS = frozenset(normalize(w) for w in (
+    *_KO_SUFFIXES, "좀", "뭐", "뭐야", "누구", "누가", "또", "다른", "부른", "부른사람", "들을만한", "들어볼만한", "요즘",
+    "최근", "제일", "인기", "나랑", "나", "저", "나는", "저는", "제가", "내가", "혹시", "그", "이런", "말고", "더",
+    "플리", "플레이리스트", "취향", "분위기", "추천해", "추천해줄수있어", "찾고", "있는데", "알아",
+    "i", "im", "i'm", "me", "my", "like", "likes", "love", "loves", "similar", "to", "artist", "artists", "singer",
+    "singers", "band", "bands", "group", "groups", "song", "songs", "track", "tracks", "music", "who", "whos",
+    "sound", "sounds", "sounding", "recommend", "recommendation", "recommendations", "some", "please", "any",
+    "more", "other", "others", "find", "show", "give", "want", "need", "listen", "listening", "into", "fan",
+    "fans", "of", "by", "what", "whats", "is", "are", "a", "an", "and", "or", "for", "with", "can", "could",
+    "you", "tell", "about", "else", "also", "than", "if", "get", "do", "does", "just", "really", "lot", "lots",
+    "stuff", "vibe", "vibes", "style", "kind", "sort", "as", "same", "suggest", "suggestions", "play", "hey",
+))
+# A name sits right before these (Korean) or right after these (English): spans next to them win ties.
+_MARK_AFTER = frozenset(normalize(w) for w in ("같은", "처럼", "비슷한", "느낌", "스타일", "같은가수", "노래", "랑", "이랑"))
+_MARK_BEFORE = frozenset(("like", "to", "than", "by"))
+_GREETINGS = frozenset(normalize(w) for w in (
+    "안녕", "안녕하세요", "안녕하십니까", "하이", "헬로", "반가워", "반가워요", "hi", "hello", "hey", "yo",
+    "good morning", "hiya", "ㅎㅇ", "방가"))
+_HELP = frozenset(normalize(w) for w in (
+    "도움말", "도움", "help", "사용법", "어떻게 써", "뭐 할 수 있어", "시작", "시작하기", "처음으로", "메뉴", "start",
+    "menu", "?", "how to use", "what can you do"))
+
+_TOKEN = re.compile(r"\S+")
+
+
+def is_greeting(utterance: str) -> bool:
+    """"안녕하세요", "hi", ... (the whole message, normalised)."""
+    return normalize(utterance[:MAX_UTTERANCE]) in _GREETINGS
+
+
+def is_help(utterance: str) -> bool:
+    """"도움말", "help", an empty or punctuation-only message ..."""
+    n = normalize(utterance[:MAX_UTTERANCE])
+    return not n or n in _HELP
+
+
+def _fuzzy_key(norm: str) -> str:
+    """Jamo-decomposed form: "블랙핑그" vs "블랙핑크" differ in one jamo instead of one whole syllable."""
+    return unicodedata.normalize("NFD", norm)
+
+
+# consonant skeleton: spelling-insensitive key for comparing romanised Hangul with Latin names
+_SKEL_SUBS = (("ph", "p"), ("th", "t"), ("sh", "s"), ("ck", "k"), ("ch", "c"), ("kk", "k"), ("tt", "t"),
+              ("pp", "p"), ("ss", "s"), ("jj", "j"), ("x", "ks"), ("q", "k"), ("c", "k"), ("v", "b"), ("f", "p"),
+              ("z", "j"), ("w", ""), ("y", ""), ("h", ""))
+_SKEL_FOLD = str.maketrans({"r": "l", "g": "k", "d": "t", "b": "p", "j": "s"})
+_VOWELS = re.compile(r"[aeiou]+")
+_REPEAT = re.compile(r"(.)\1+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_EPENTHETIC_EU = re.compile(r"eu(?=[^aeiou]|$)")
+
+
+def skeleton(name: str) -> str:
+    """Consonant skeleton of a name, Hangul romanised first: close for names that *sound* alike.
+
+    >>> skeleton("BLACKPINK"), skeleton("블랙핑크"), skeleton("Red Velvet"), skeleton("레드벨벳")
+    ('plkpnk', 'plkpnk', 'ltplpt', 'ltplpt')
+    """
+    s = normalize(name)
+    if contains_hangul(s):
+        s = _EPENTHETIC_EU.sub("", hangul_romanize(s)).replace("ng", "n")
+    s = _NON_ALNUM.sub("", s)
+    for a, b in _SKEL_SUBS:
+        s = s.replace(a, b)
+    s = _VOWELS.sub("", s.translate(_SKEL_FOLD))
+    return _REPEAT.sub(r"\1", s)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Index
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    """One artist an utterance may mean. ``how``: exact | alias | fuzzy | romanized | search | track."""
+
+    artist_id: str
+    name: str
+    score: float = 100.0
+    how: str = "exact"
+    known: bool = True  # in our catalog (MySQL) already
+    detail: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """``kind``: ``artist`` (sure: ``best``), ``ambiguous`` (``candidates`` to offer), ``unknown`` (search
+    ``query``), ``empty`` (nothing that could be a name)."""
+
+    kind: str
+    query: str = ""
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+class NameIndex:
+    """Names and aliases in memory: exact dicts plus rapidfuzz choice lists. Thread-safe for reads and adds.
+
+    ``names``: ``(artist_id, name, name_norm)`` rows (``ArtistStore.name_index()``);
+    ``aliases``: ``(alias_norm, artist_id)`` rows.
+    """
+
+    def __init__(self, names: Iterable[Sequence[str]], aliases: Iterable[Sequence[str]] = ()):
+        self._lock = threading.Lock()
+        self.display: dict[str, str] = {}
+        self.by_norm: dict[str, list[str]] = {}
+        self.by_alias: dict[str, list[str]] = {}
+        self._keys: list[str] = []  # fuzzy choice keys (NFD norms) ...
+        self._key_ids: list[str] = []  # ... and the artist each belongs to
+        self._skels: list[str] = []
+        self._skel_ids: list[str] = []
+        for artist_id, name, norm in names:
+            self._add_name(artist_id, name, norm or normalize(name))
+        for alias_norm, artist_id in aliases:
+            self._add_alias(alias_norm, artist_id)
+
+    def __len__(self) -> int:
+        return len(self.display)
+
+    def __contains__(self, artist_id: object) -> bool:
+        return artist_id in self.display
+
+    def _add_name(self, artist_id: str, name: str, norm: str) -> None:
+        if not artist_id or not norm:
+            return
+        first = artist_id not in self.display
+        self.display[artist_id] = name
+        ids = self.by_norm.setdefault(norm, [])
+        if artist_id not in ids:
+            ids.append(artist_id)
+            self._keys.append(_fuzzy_key(norm))
+            self._key_ids.append(artist_id)
+        if first and not contains_hangul(norm):
+            sk = skeleton(norm)
+            if len(sk) >= SKELETON_MIN_LEN:
+                self._skels.append(sk)
+                self._skel_ids.append(artist_id)
+
+    def _add_alias(self, alias_norm: str, artist_id: str) -> None:
+        if not alias_norm or artist_id not in self.display:
+            return
+        ids = self.by_alias.setdefault(alias_norm, [])
+        if artist_id not in ids:
+            ids.append(artist_id)
+            self._keys.append(_fuzzy_key(alias_norm))
+            self._key_ids.append(artist_id)
+
+    def add_artist(self, artist_id: str, name: str) -> None:
+        """Make a just-inserted artist findable in this container without waiting for the next reload."""
+        with self._lock:
+            self._add_name(artist_id, name, normalize(name))
+
+    def add_alias(self, alias_norm: str, artist_id: str) -> None:
+        with self._lock:
+            self._add_alias(alias_norm, artist_id)
+
+    def name(self, artist_id: str) -> str:
+        return self.display.get(artist_id, artist_id)
+
+    def exact(self, norm: str) -> list[str]:
+        return list(self.by_norm.get(norm, ()))
+
+    def alias(self, norm: str) -> list[str]:
+        return list(self.by_alias.get(norm, ()))
+
+    def fuzzy(self, norm: str, *, cutoff: float = FUZZY_SUGGEST, limit: int = 10) -> list[tuple[str, float]]:
+        """Best score per artist for ``norm`` against every name and alias, best first."""
+        if len(norm) < FUZZY_MIN_LEN or not self._keys:
+            return []
+        hits = process.extract(_fuzzy_key(norm), self._keys, scorer=fuzz.ratio, score_cutoff=cutoff,
+                               limit=limit * 3)
+        return _best_per_artist((self._key_ids[i], score) for _, score, i in hits)[:limit]
+
+    def romanized(self, text: str, *, cutoff: float = SKELETON_SUGGEST, limit: int = 5) -> list[tuple[str, float]]:
+        """Latin names whose consonant skeleton is close to the romanised Hangul ``text``."""
+        sk = skeleton(text)
+        if len(sk) < SKELETON_MIN_LEN or not self._skels:
+            return []
+        hits = process.extract(sk, self._skels, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit * 3)
+        return _best_per_artist((self._skel_ids[i], score) for _, score, i in hits)[:limit]
+
+
+def _best_per_artist(pairs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    best: dict[str, float] = {}
+    for aid, score in pairs:
+        if score > best.get(aid, -1.0):
+            best[aid] = float(score)
+    return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Spans of the utterance
+# --------------------------------------------------------------------------------------------------------------
+
+def _peel(token_norm: str) -> list[str]:
+    """The token and what remains after peeling request words/particles off its end, longest first."""
+    out = [token_norm]
+    cur = token_norm
+    for _ in range(6):
+        for suf in _KO_SUFFIXES:
+            if cur.endswith(suf) and len(cur) > len(suf):
+                cur = cur[: -len(suf)]
+                out.append(cur)
+                break
+        else:
+            break
+    return out
+
+
+def _is_filler(token_norm: str) -> bool:
+    if not token_norm or token_norm in _FILLERS:
+        return True
+    return _peel(token_norm)[-1] in _FILLERS
+
+
+@dataclass(frozen=True)
+class _Tok:
+    raw: str
+    norm: str
+    peeled: tuple[str, ...]  # norm first, then ever shorter
+    filler: bool
+
+
+def _tokens(utterance: str) -> list[_Tok]:
+    out = []
+    for m in _TOKEN.finditer(utterance[:MAX_UTTERANCE]):
+        raw = m.group(0)
+        norm = normalize(raw)
+        if not norm:
+            continue
+        out.append(_Tok(raw, norm, tuple(_peel(norm)), _is_filler(norm)))
+        if len(out) == MAX_TOKENS:
+            break
+    return out
+
+
+def _strip_raw(raw: str, norm_kept: str) -> str:
+    """The shortest prefix of ``raw`` whose normalisation is ``norm_kept`` (to search with the user's spelling)."""
+    for i in range(1, len(raw) + 1):
+        if normalize(raw[:i]) == norm_kept:
+            return raw[:i]
+    return raw
+
+
+_SAFE_SINGLE = frozenset("랑의는를을와과도요은")  # one-syllable particles that rarely end a name
+_LATIN_THEN_HANGUL = re.compile(r"^(.*[^\uac00-\ud7a3\u3131-\u318e])[\uac00-\ud7a3]+$")
+
+
+def _conservative(norm: str) -> str:
+    """Peel only what is surely grammar: a Hangul tail on a Latin word ("bts는"), request words, and the
+    particles in :data:`_SAFE_SINGLE` ("샤이니랑" -> "샤이니", but "싸이" stays)."""
+    m = _LATIN_THEN_HANGUL.match(norm)
+    if m and not contains_hangul(m.group(1)):
+        return m.group(1)
+    cur = norm
+    for _ in range(6):
+        for suf in _KO_SUFFIXES:
+            if cur.endswith(suf) and len(cur) > len(suf) and (len(suf) > 1 or suf in _SAFE_SINGLE):
+                cur = cur[: -len(suf)]
+                break
+        else:
+            break
+    return cur
+
+
+def core_query(utterance: str) -> str:
+    """The part of an utterance that can be a name, in the user's own spelling: request words dropped.
+
+    >>> core_query("BLACKPINK 같은 가수 추천해줘"), core_query("샤이니랑 비슷한 노래"), core_query("artists like Red Velvet")
+    ('BLACKPINK', '샤이니', 'Red Velvet')
+    >>> core_query("BTS는 좋아"), core_query("싸이"), core_query("(여자)아이들이랑")
+    ('BTS', '싸이', '(여자)아이들')
+    """
+    toks = _tokens(utterance)
+    kept = [t for t in toks if not t.filler] or toks  # only request words: they may be a name ("Love")
+    return " ".join(_strip_raw(t.raw, _conservative(t.norm)) for t in kept).strip()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Resolution
+# --------------------------------------------------------------------------------------------------------------
+
+_HOW_RANK = {"exact": 2, "alias": 1}
+
+
+def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
+    """Best exact/alias match over every span; ties go to spans next to a marker, then longer keys."""
+    best: dict[str, tuple[tuple, Candidate]] = {}
+    only_fillers = all(t.filler for t in toks)
+    n = len(toks)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + MAX_SPAN) + 1):
+            span = toks[i:j]
+            if not only_fillers and all(t.filler for t in span):
+                continue
+            head = "".join(t.norm for t in span[:-1])
+            last = span[-1]
+            before = toks[i - 1].norm if i > 0 else ""
+            after = toks[j].norm if j < n else ""
+            marked = before in _MARK_BEFORE or after in _MARK_AFTER or _peel(after)[-1] in _MARK_AFTER
+            for k, variant in enumerate(last.peeled):
+                key = head + variant
+                if not key:
+                    continue
+                attached = k > 0  # a particle/request word was glued to the name ("블랙핑크같은")
+                for how, ids in (("exact", index.exact(key)), ("alias", index.alias(key))):
+                    for aid in ids:
+                        rank = (marked or attached, len(key), _HOW_RANK[how], -i)
+                        cand = Candidate(aid, index.name(aid), 100.0, how, True, {"key": key})
+                        if aid not in best or rank > best[aid][0]:
+                            best[aid] = (rank, cand)
+    ranked = sorted(best.values(), key=lambda rc: rc[0], reverse=True)
+    return [c for _, c in ranked]
+
+
+def resolve(utterance: str, index: NameIndex) -> Resolution:
+    """Resolve ``utterance`` against ``index`` (no I/O). See the module docstring for the chain."""
+    toks = _tokens(utterance)
+    if not toks:
+        return Resolution("empty")
+    query = core_query(utterance)
+
+    found = _exact_or_alias(toks, index)
+    if found:
+        top = found[0]
+        # Several artists share the very same key (two artists called "Rain"): let the user pick.
+        same = [c for c in found if c.detail.get("key") == top.detail.get("key")]
+        if len(same) > 1:
+            return Resolution("artist", query, tuple(same[:MAX_CANDIDATES]))
+        return Resolution("artist", query, (top,))
+
+    qn = normalize(query)
+    if not qn:
+        return Resolution("empty")
+    # fuzzy over the core, and over each core word when there are several
+    keys = [qn] + [_conservative(t.norm) for t in toks if not t.filler and len(toks) > 1]
+    scored: dict[str, float] = {}
+    for key in dict.fromkeys(keys):
+        for aid, score in index.fuzzy(key):
+            scored[aid] = max(score, scored.get(aid, 0.0))
+    fuzzy = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fuzzy:
+        (aid, top), runner = fuzzy[0], (fuzzy[1][1] if len(fuzzy) > 1 else 0.0)
+        if top >= FUZZY_SURE and top - runner >= FUZZY_MARGIN:
+            return Resolution("artist", query, (Candidate(aid, index.name(aid), top, "fuzzy"),))
+    cands = [Candidate(aid, index.name(aid), s, "fuzzy") for aid, s in fuzzy[:MAX_CANDIDATES]]
+    if contains_hangul(query):
+        seen = {c.artist_id for c in cands}
+        for aid, s in index.romanized(query):
+            if aid not in seen and len(cands) < MAX_CANDIDATES:
+                cands.append(Candidate(aid, index.name(aid), s, "romanized"))
+    if cands:
+        return Resolution("ambiguous", query, tuple(cands))
+    return Resolution("unknown", query)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Judging a Spotify search
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchVerdict:
+    """What a search for ``query`` established. ``match`` is a clear hit (or None); ``alias`` a Hangul name
+    the hit confirms (to remember); ``candidates`` the rest, for "did you mean"."""
+
+    match: Candidate | None = None
+    alias: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+
+
+def _artist_cand(a: Mapping, how: str, index: NameIndex, score: float = 100.0, **detail: object) -> Candidate:
+    aid = str(a.get("id") or "")
+    return Candidate(aid, str(a.get("name") or aid), score, how, aid in index, {"artist": dict(a), **detail})
+
+
+def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mapping], index: NameIndex) -> SearchVerdict:
+    """Decide what a Spotify search (``artists``/``tracks``: Web API objects, best first) found for ``query``.
+
+    Clear matches only: an artist whose normalised name *is* the query; a Hangul query whose consonant skeleton
+    agrees with the top artist (confirms the alias); a track whose title *is* the query (its first artist).
+    Everything else is a candidate to ask about — never a row to insert.
+
+    >>> idx = NameIndex([])
+    >>> v = judge_search("blackpink", [{"id": "x", "name": "BLACKPINK"}], [], idx); (v.match.name, v.match.known)
+    ('BLACKPINK', False)
+    >>> judge_search("블랙핑크", [{"id": "x", "name": "BLACKPINK"}], [], idx).alias
+    '블랙핑크'
+    >>> judge_search("hello world", [{"id": "x", "name": "World Hello"}], [], idx).match is None
+    True
+    """
+    qn = normalize(query)
+    artists = [a for a in artists if isinstance(a, Mapping) and a.get("id") and a.get("name")]
+    tracks = [t for t in tracks if isinstance(t, Mapping) and t.get("name") and t.get("artists")]
+    if not qn:
+        return SearchVerdict()
+    for a in artists:
+        if normalize(str(a["name"])) == qn:
+            return SearchVerdict(_artist_cand(a, "search", index))
+    if artists and contains_hangul(qn) and not contains_hangul(normalize(str(artists[0]["name"]))):
+        top = artists[0]
+        sq, sn = skeleton(qn), skeleton(str(top["name"]))
+        if len(sq) >= 2 and len(sn) >= 2 and fuzz.ratio(sq, sn) >= SKELETON_CONFIRM:
+            return SearchVerdict(_artist_cand(top, "search", index), alias=qn)
+    for t in tracks:
+        if normalize(str(t["name"])) == qn:
+            first = t["artists"][0]
+            if isinstance(first, Mapping) and first.get("id") and first.get("name"):
+                return SearchVerdict(_artist_cand(first, "track", index, track=t.get("name")))
+    cands: list[Candidate] = []
+    seen: set[str] = set()
+    for a in artists:
+        if a["id"] not in seen:
+            seen.add(a["id"])
+            cands.append(_artist_cand(a, "search", index, score=float(fuzz.ratio(qn, normalize(str(a["name"]))))))
+    for t in tracks:
+        first = t["artists"][0]
+        if isinstance(first, Mapping) and first.get("id") and first.get("name") and first["id"] not in seen:
+            seen.add(first["id"])
+            cands.append(_artist_cand(first, "track", index, score=0.0, track=t.get("name")))
+    return SearchVerdict(None, None, tuple(cands[:MAX_CANDIDATES]))
