@@ -92,11 +92,19 @@ def _syllable(ch: str) -> tuple[int, int, int] | None:
     return None
 
 
-def hangul_romanize(text: str) -> str:
+def hangul_romanize(text: str, *, loose: bool = False) -> str:
     """Revised-Romanization-style Latin for the Hangul in ``text``; every other character passes through.
 
     Decomposes each syllable into initial/medial/final jamo arithmetically and spells them per RR, with
     liaison and the ㄹㄹ rule across syllables (see the module notes for what is not modelled).
+
+    ``loose=True`` respells towards how Western names are written in Hangul, for matching a Hangul
+    transcription against the original Latin name: the epenthetic ㅡ of loanwords is dropped from open
+    syllables (트 -> "t", 스 -> "s": Korean adds it to spell a bare consonant; 블랙 -> "blaek", where ㄹ+ㄹ
+    spells an "l" cluster) and ㅅ before i/y-vowels is "sh" (시 -> "shi", 샤 -> "sha").
+
+    >>> hangul_romanize("트와이스", loose=True), hangul_romanize("샤이니", loose=True)
+    ('twais', 'shaini')
 
     >>> hangul_romanize("방탄소년단"), hangul_romanize("음악"), hangul_romanize("엔시티 127")
     ('bangtansonyeondan', 'eumak', 'ensiti 127')
@@ -125,13 +133,22 @@ def hangul_romanize(text: str) -> str:
             initial = "l"  # ㄹ final + ㄹ initial -> "ll"
         else:
             initial = _INITIALS[ini]
+        medial = _MEDIALS[med]
+        if loose:
+            if initial == "s" and medial[0] in "iy":
+                initial, medial = "sh", medial.lstrip("y")
+            elif medial == "eu" and initial and (
+                    not fin or (fin == _RIEUL_FINAL and nxt is not None and nxt[0] == _RIEUL_INITIAL)):
+                medial = ""  # 트 -> t; 블랙 -> bl-aek (ㄹ final + ㄹ initial spells a single "l" cluster)
         carry = ""
         if fin and nxt is not None and nxt[0] == _SILENT_INITIAL:
             keep, carry = _LIAISON[fin]
             final = keep
         else:
             final = _FINALS[fin]
-        out.append(initial + _MEDIALS[med] + final)
+        if loose and not medial and fin == _RIEUL_FINAL:
+            final = ""
+        out.append(initial + medial + final)
         prev_rieul = fin == _RIEUL_FINAL and not carry
         i += 1
     return "".join(out)

@@ -144,10 +144,10 @@ def connect(settings: Settings | None = None) -> "pymysql.Connection":
     conn = cache.get(key)
     if conn is not None:
         try:
-            conn.ping(reconnect=True)
+            conn.ping(reconnect=False)
             return conn
-        except pymysql.Error:
-            log.warning("cached MySQL connection is unusable; opening a new one")
+        except pymysql.Error:  # dropped (idle timeout, failover, KILL): replace it
+            log.warning("cached MySQL connection is gone; opening a new one")
             with contextlib.suppress(Exception):
                 conn.close()
             cache.pop(key, None)
