@@ -66,3 +66,23 @@ def mysql_url(mysql_server_url):
     url = fresh_database(mysql_server_url)
     yield url
     drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def emulator_session():
+    """One Spotify emulator for the session (the catalog loads once)."""
+    from local.emulator import SpotifyEmulator
+
+    emu = SpotifyEmulator(mode="extended").start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture()
+def emulator(emulator_session):
+    """The session's Spotify emulator, back to extended mode with no faults and zeroed counters."""
+    emu = emulator_session
+    emu.configure(mode="extended", latency_ms=0, burst_429=None, burst_5xx=None, quota_exceeded=False,
+                  rate_limit_per_30s=None, now_ms=None)
+    emu.reset_stats()
+    return emu
