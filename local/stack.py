@@ -96,7 +96,6 @@ class LocalStack:
         self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
         self.info: dict = {}
         self._moto = self._emulator = self._runner = self._webhook = None
-        self._started_mariadb = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> dict:
@@ -115,10 +114,8 @@ class LocalStack:
         from local.provision import deploy, write_secrets
 
         # RDS: an existing server (SORI_MYSQL_URL) or a throwaway mariadbd under .sori/
-        had_throwaway = mariadb.throwaway_running() if hasattr(mariadb, "throwaway_running") else True
         server = self.mysql_server or mariadb.mysql_server_url()
-        self._started_mariadb = not os.environ.get("SORI_MYSQL_URL") and not had_throwaway
-        mysql_url = mariadb.ensure_database(server, self.database)
+        mysql_url = mariadb.create_database(server, self.database)  # utf8mb4, migrated
 
         # AWS: moto server, the template deployed into it
         aws_port = int(os.environ.get("SORI_AWS_PORT") or free_port())
@@ -162,8 +159,7 @@ class LocalStack:
 
         from sori.stores import mysql as mysql_store
 
-        mysql_store.migrate(mysql_store.connect())
-        mysql_store.seed_aliases(mysql_store.connect())
+        mysql_store.seed_aliases(mysql_store.connect())  # curated Hangul <-> Latin aliases (artists known so far)
 
         # Lambda: the Kinesis/SQS event-source mappings and the HTTP API, as configured in the template
         from local.mapping import MappingRunner
@@ -196,11 +192,9 @@ class LocalStack:
                 except Exception as e:  # keep stopping the rest
                     print(f"stop {type(part).__name__}: {e}", file=sys.stderr)
         self._webhook = self._runner = self._emulator = self._moto = None
-        if self._started_mariadb:
-            from local import mariadb
+        from local import mariadb
 
-            mariadb.stop_throwaway()
-            self._started_mariadb = False
+        mariadb.stop_if_started_here()  # a throwaway this process started; never a server someone else runs
 
     def drain(self, timeout: float = 120.0) -> None:
         """Return once every record put so far has been processed (or dead-lettered)."""

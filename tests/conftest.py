@@ -53,9 +53,10 @@ def aws(moto_url):
 @pytest.fixture(scope="session")
 def mysql_server_url():
     """URL of a MariaDB server: ``SORI_MYSQL_URL`` when set, else a throwaway ``mariadbd`` under .sori/."""
-    from local.mariadb import mysql_server_url as _url
+    from local.mariadb import mysql_server_url as _url, stop_if_started_here
 
-    return _url()
+    yield _url()
+    stop_if_started_here()  # a throwaway this session started; never a server someone else runs
 
 
 @pytest.fixture()
