@@ -1,0 +1,98 @@
+"""CatalogFunction: the nightly catalog refresh (03:00 KST) and one-artist refreshes asked for by the chatbot.
+
+Events: the nightly schedule (anything without artist ids) refreshes every stale artist in RDS (charts put the
+artists they see there); an SQS batch from ``RefreshQueue`` (bodies ``{"artist_ids": [...]}``) or a direct
+``{"artist_ids": [...], "artist_names": [...]}`` refreshes just those. ``stale_after_hours`` (default 20) and
+``limit`` tune the nightly selection. A run stopped by ``QUOTA_EXCEEDED`` leaves a checkpoint that the next run
+starts from. Returns the run summary.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+from producers.logic.catalog import refresh_catalog
+from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
+from sori.spotify.client import ApiError
+
+CHECKPOINT = "catalog#checkpoint"
+
+
+def requested_artists(event: dict) -> tuple[list[str], list[str], list[dict]]:
+    """(artist ids, artist names, SQS batch item failures) asked for by the event."""
+    ids, names, failures = list(event.get("artist_ids") or []), list(event.get("artist_names") or []), []
+    for rec in event.get("Records") or []:
+        try:
+            body = json.loads(rec.get("body") or "")
+            got = body["artist_ids"]
+            if not isinstance(got, list) or not all(isinstance(x, str) and x for x in got):
+                raise ValueError("artist_ids must be a list of ids")
+            ids.extend(got)
+        except (ValueError, KeyError, TypeError) as e:  # poison message: SQS retries it, then its DLQ keeps it
+            logger.error("bad refresh request", extra={"message_id": rec.get("messageId"), "reason": str(e)})
+            failures.append({"itemIdentifier": rec.get("messageId")})
+    return ids, names, failures
+
+
+def select_artists(run: Run, store: Any, ids: list[str], names: list[str], event: dict) -> list[dict]:
+    """The artists to refresh: requested ones (resolved through RDS, then Spotify search), else the stale ones."""
+    if ids or names:
+        known = store.get_many(ids) if store is not None else {}
+        out = [{"id": i, "name": (known.get(i) or {}).get("name") or "", **{k: v for k, v in (known.get(i) or {}).items()
+                                                                            if k in ("genres", "image_url")}}
+               for i in ids]
+        for name in names:
+            hit = (store.find_by_name_norm(name) if store is not None else []) or []
+            found = hit[0] if hit else run.sources.find_artist(name)
+            if found:
+                out.append({"id": found["id"], "name": found["name"]})
+        return out
+    if store is None:
+        return []
+    hours = float(event.get("stale_after_hours", 20))
+    older = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=hours)
+    return store.stale_artists(older, limit=event.get("limit"))
+
+
+def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
+    ids, names, failures = requested_artists(event)
+    checkpoint = run.state.get(CHECKPOINT) or {}
+    artists = list(checkpoint.get("pending_artists") or []) + select_artists(run, store, ids, names, event)
+    resumed = ({"pending_artists": len(checkpoint.get("pending_artists") or []),
+                "pending_features": len(checkpoint.get("pending_features") or []),
+                "stopped_at": checkpoint.get("stopped_at")} if checkpoint else None)
+    user = open_user(run) if not (ids or names) else None
+    user_id = None
+    if user is not None:
+        try:
+            user_id = user.call("me", user.sp.me).get("id")
+            save_rotated_token(run)
+        except ApiError as e:
+            logger.warning("listening user unavailable; collections skipped", extra={"reason": str(e)})
+            user = None
+
+    def on_chunk(artist_records: list[dict]) -> None:
+        if store is not None:
+            store.upsert_artists(artist_rows(artist_records, "catalog", run.emitted_at), source="catalog")
+
+    res = refresh_catalog(artists, run.sources, run.emit, emitted_at=run.emitted_at,
+                          pending_features=checkpoint.get("pending_features"), on_chunk=on_chunk,
+                          progress=progress, user=user, user_id=user_id)
+    save_rotated_token(run)
+    if res.stopped:
+        run.state.put(CHECKPOINT, {"pending_artists": res.pending_artists, "pending_features": res.pending_features,
+                                   "stopped_at": run.emitted_at, "reason": res.stopped})
+    elif checkpoint:
+        run.state.delete(CHECKPOINT)
+    summary = run.summary(artists=res.artists_done, resumed_from=resumed, stopped=res.stopped,
+                          pending_artists=len(res.pending_artists), collections=res.collections)
+    if failures:
+        summary["batchItemFailures"] = failures
+    return public(summary)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: Any) -> dict:
+    run = open_run("catalog")
+    return run_catalog(event or {}, run, artist_store(run.settings))

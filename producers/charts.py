@@ -1,0 +1,112 @@
+"""ChartsFunction (weekly schedule) and ChartsDropFunction (S3 ``landing/charts/*.csv``): chart records.
+
+Weekly event (optional keys): ``{"week": "YYYY-MM-DD", "countries": ["kr", "global"]}``; default: this chart
+week, every chart in ``sori/data/charts.csv``. A run stopped by ``QUOTA_EXCEEDED`` checkpoints the charts it did
+not reach; the next run does those first.
+
+S3 drop: each object is a charts.spotify.com weekly export; country and week come from its name
+(``regional-<cc>-weekly-<YYYY-MM-DD>.csv``) or its metadata (``country``, ``week``). A file is parsed whole
+before anything is sent; a malformed one is rejected whole — copied to ``rejected/charts/`` with the reason
+(and dead-lettered when a DLQ is configured) — because retrying cannot fix it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import urllib.parse
+from typing import Any
+
+from producers.logic.charts import ingest_csv, run_weekly
+from producers.runtime import Run, artist_store, logger, name_resolver, open_run, public, seed_new_artists
+from sori.charts import ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename
+
+CHECKPOINT = "charts#checkpoint"
+REJECTED_PREFIX = "rejected/charts/"
+
+
+def run_charts(event: dict, run: Run, store: Any, progress=None) -> dict:
+    checkpoint = run.state.get(CHECKPOINT) or {}
+    week = event.get("week") or checkpoint.get("week") or chart_week(_dt.datetime.now(_dt.timezone.utc).date())
+    countries = event.get("countries") or (checkpoint.get("pending") if checkpoint.get("week") == week else None)
+    charts = [chart_for(c) for c in countries] if countries else list(load_charts().values())
+    res = run_weekly(charts, week, run.sources, run.emit, emitted_at=run.emitted_at, progress=progress,
+                     resolve=name_resolver(store))
+    seeded = seed_new_artists(store, res.seen_artists, "chart")
+    if res.stopped:
+        run.state.put(CHECKPOINT, {"week": week, "pending": res.pending, "stopped_at": run.emitted_at,
+                                   "reason": res.stopped})
+    elif checkpoint:
+        run.state.delete(CHECKPOINT)
+    resumed = {"week": checkpoint.get("week"), "pending": len(checkpoint.get("pending") or [])} if checkpoint else None
+    return public(run.summary(artists=len(res.seen_artists), resumed_from=resumed, stopped=res.stopped, week=week,
+                              charts=res.charts, pending_charts=res.pending, artists_seeded=seeded))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: Any) -> dict:
+    run = open_run("charts")
+    return run_charts(event or {}, run, artist_store(run.settings))
+
+
+def chart_of_object(key: str, metadata: dict) -> tuple[str, str]:
+    """(country, week) of a dropped object: metadata wins over the file name."""
+    from_name = parse_chart_filename(key) or (None, None)
+    country = (metadata.get("country") or from_name[0] or "").lower()
+    week = metadata.get("week") or from_name[1]
+    if not country or not week:
+        raise ChartCSVError("cannot tell country and week: name it regional-<cc>-weekly-<YYYY-MM-DD>.csv or set "
+                            "object metadata country and week", 0, key)
+    try:
+        _dt.date.fromisoformat(week)
+    except ValueError:
+        raise ChartCSVError(f"week {week!r} is not YYYY-MM-DD", 0, key) from None
+    return country, week
+
+
+def ingest_object(s3: Any, bucket: str, key: str, run: Run, store: Any) -> dict:
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
+    country, week = chart_of_object(key, meta)
+    try:
+        chart = chart_for(country)
+    except KeyError as e:
+        raise ChartCSVError(str(e.args[0]), 0, key) from None
+    rows = meta.get("rows")
+    records, entries = ingest_csv(chart, week, obj["Body"].read(), run.sources, emitted_at=run.emitted_at, name=key,
+                                  expected_rows=int(rows) if rows else 200, resolve=name_resolver(store))
+    run.emit(records)  # all or nothing: a failure raises, S3 retries the event, the same ids are re-sent
+    seen = {a["id"]: a.get("name") or a["id"] for e in entries for a in e.artists if a.get("id")}
+    seed_new_artists(store, seen, "chart")
+    return {"key": key, "country": country, "week": week, "entries": len(entries)}
+
+
+def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict:
+    """Keep a rejected file and its reason out of the landing area (and on the DLQ when one is configured)."""
+    base = key.rsplit("/", 1)[-1]
+    s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + base, CopySource={"Bucket": bucket, "Key": key})
+    s3.put_object(Bucket=bucket, Key=REJECTED_PREFIX + base + ".error.txt", Body=str(err).encode("utf-8"))
+    if run.settings.dlq_url:
+        import boto3
+
+        boto3.client("sqs").send_message(QueueUrl=run.settings.dlq_url, MessageBody=json.dumps(
+            {"reason": str(err), "bucket": bucket, "key": key, "line": err.line}))
+    logger.error("chart CSV rejected", extra={"key": key, "reason": str(err)})
+    return {"key": key, "error": str(err), "line": err.line}
+
+
+@logger.inject_lambda_context
+def s3_handler(event: dict, context: Any) -> dict:
+    import boto3
+
+    run = open_run("charts-drop")
+    store = artist_store(run.settings)
+    s3 = boto3.client("s3")
+    ingested, rejected = [], []
+    for rec in event.get("Records") or []:
+        bucket = rec["s3"]["bucket"]["name"]
+        key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
+        try:
+            ingested.append(ingest_object(s3, bucket, key, run, store))
+        except ChartCSVError as e:
+            rejected.append(reject(s3, run, bucket, key, e))
+    return public(run.summary(artists=0, files=ingested, rejected=rejected))

@@ -1,0 +1,117 @@
+"""Nightly catalog refresh: artists → ``artist``, ``top_track``, ``audio_features`` (+ ``collection_member``).
+
+>>> result = refresh_catalog(artists, sources, emit, emitted_at="2026-11-22T18:00:00Z")   # doctest: +SKIP
+>>> result.stopped, result.records                                                      # doctest: +SKIP
+(None, Counter({'top_track': 2651, 'audio_features': 2651, 'artist': 1000}))
+
+Call economy (extended mode, per artist): 1 top-tracks call + 1/50 of an artists batch + ~1/40 of a features batch
+(≈2.6 new tracks per artist, 100 per call; feature ids are pooled across chunks so batches stay full).
+Development mode: 1 search call per artist (``type=artist,track`` returns the artist object too) and ReccoBeats.
+
+Progress is made in chunks of 50 artists. Records are buffered (``flush_records``) so Kinesis aggregates stay full;
+``on_chunk`` hears of artists (the handler marks them refreshed in RDS) only after their records were emitted. ``QUOTA_EXCEEDED`` (or an unbearable
+Retry-After) stops the run: the unfinished chunk, the artists after it and the not-yet-fetched features are
+returned in :class:`CatalogResult` for the checkpoint, and the next run starts with them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from producers.logic.records import artist_record, collection_records, features_record, top_track_records
+from sori.spotify.client import QuotaExceeded, RateLimited, SpotifyClient
+from sori.spotify.sources import FEATURES_PER_CALL, Sources, chunks
+
+CHUNK = 50
+
+Emit = Callable[[list[dict]], None]
+
+
+@dataclass
+class CatalogResult:
+    records: Counter = field(default_factory=Counter)
+    artists_done: int = 0
+    pending_artists: list[dict] = field(default_factory=list)  # [{"id", "name"}] left for the next run
+    pending_features: list[list[str]] = field(default_factory=list)  # [[track_id, artist_id]]
+    stopped: str | None = None  # None | "QUOTA_EXCEEDED" | "RATE_LIMITED"
+    collections: int = 0
+
+
+def _stop_reason(e: Exception) -> str:
+    return "QUOTA_EXCEEDED" if isinstance(e, QuotaExceeded) else "RATE_LIMITED"
+
+
+def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
+                    pending_features: list[list[str]] | None = None,
+                    on_chunk: Callable[[list[dict]], None] | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    user: SpotifyClient | None = None, user_id: str | None = None,
+                    chunk_size: int = CHUNK, flush_records: int = 5000) -> CatalogResult:
+    """Refresh ``artists`` (dicts with ``id``, ``name`` and optionally ``genres``/``image_url``).
+
+    ``emit(records)`` sends records (raising aborts the run: nothing is marked done that was not sent);
+    ``on_chunk(artist_records)`` runs after each chunk was emitted; ``user``/``user_id``: when given, the user's
+    playlists become ``collection_member`` records (kind ``playlist``).
+    """
+    res = CatalogResult()
+    queue: list[list[str]] = [list(p) for p in (pending_features or [])]  # [track_id, artist_id] awaiting features
+    queued = {t for t, _ in queue}
+    todo = [dict(a) for a in dict((a["id"], a) for a in artists).values()]
+    total = len(todo)
+    out: list[dict] = []  # built, not yet emitted (buffered so aggregates fill up)
+    done: list[dict] = []  # artist records of chunks whose records are all in ``out``
+
+    def commit(force: bool) -> None:
+        """Emit the buffer, then report its artists done (nothing is marked done before it was sent)."""
+        if out and (force or len(out) >= flush_records):
+            emit(list(out))
+            res.records.update(r["type"] for r in out)
+            out.clear()
+        if not out and done:
+            if on_chunk:
+                on_chunk(list(done))
+            res.artists_done += len(done)
+            done.clear()
+            if progress:
+                progress(res.artists_done, total)
+
+    def flush_features(final: bool) -> None:
+        while queue and (final or len(queue) >= FEATURES_PER_CALL):
+            batch = queue[:FEATURES_PER_CALL]
+            owner = dict((t, a) for t, a in batch)
+            found = sources.audio_features([t for t, _ in batch])
+            out.extend(features_record(found[t], owner[t], emitted_at=emitted_at) for t, _ in batch if t in found)
+            del queue[:len(batch)]
+
+    try:
+        flush_features(final=False)
+        for i in range(0, total, chunk_size):
+            batch = todo[i:i + chunk_size]
+            objs = sources.artists([a["id"] for a in batch])
+            tops = sources.top_tracks_many([(a["id"], a.get("name") or "") for a in batch])
+            for a, tt in zip(batch, tops):
+                rec = artist_record(a["id"], objs.get(a["id"]) or tt.artist, a, emitted_at=emitted_at)
+                done.append(rec)
+                out.append(rec)
+                out.extend(top_track_records(a["id"], rec["data"]["name"], tt.tracks, tt.via, emitted_at=emitted_at))
+                for t in tt.tracks:
+                    if t["id"] not in queued:
+                        queued.add(t["id"])
+                        queue.append([t["id"], a["id"]])
+            flush_features(final=False)
+            commit(force=False)
+        flush_features(final=True)
+        commit(force=True)
+        if user is not None:
+            for playlist, tracks in sources.user_playlists(user, user_id):
+                out.extend(collection_records("playlist", playlist["id"], playlist.get("name"), tracks,
+                                              emitted_at=emitted_at))
+                res.collections += 1
+            commit(force=True)
+    except (QuotaExceeded, RateLimited) as e:
+        res.stopped = _stop_reason(e)
+        commit(force=True)  # whole chunks only: an interrupted chunk added nothing to the buffer
+        res.pending_artists = [{"id": a["id"], "name": a.get("name")} for a in todo[res.artists_done:]]
+        res.pending_features = queue
+    return res
