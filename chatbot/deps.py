@@ -1,0 +1,200 @@
+"""Wiring: the :class:`chatbot.service.Backend` over the real adapters, built once per container and reused.
+
+``LiveBackend(settings)`` reads artists/aliases/related artists from RDS MySQL (``sori.stores.mysql``: one
+connection per pool thread, re-pinged before use), top tracks from DynamoDB (``sori.stores.dynamo``), searches
+Spotify (``sori.spotify.client``: one client, token cached, **no retries inside a request**, a 429 makes search
+unavailable for its Retry-After), and asks the catalog producer for a refresh through SQS (``RefreshQueue``).
+
+Every heavy import (pymysql, boto3, spotipy) happens on first use, not at import: the handler module's cold
+import stays small, and nothing here imports pandas/pyarrow/awswrangler.
+
+The name index (every artist name + alias, for :mod:`chatbot.resolve`) is cached per container for
+:data:`INDEX_TTL_S`; when it is older, the stale one keeps answering while one background load replaces it.
+
+>>> backend = get_backend()                     # the container's backend          # doctest: +SKIP
+>>> backend.index().exact("bts")                                                    # doctest: +SKIP
+['3Nrfpe0tUJi4K4DXYWgMUX']
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Mapping, Sequence
+
+from sori.settings import Settings, get_settings
+
+from chatbot.resolve import NameIndex
+from chatbot.service import SearchUnavailable
+
+__all__ = ["LiveBackend", "get_backend", "reset_backend", "INDEX_TTL_S", "SEARCH_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+INDEX_TTL_S = 300.0
+SEARCH_LIMIT = 10  # Spotify development mode's maximum; valid in extended mode too
+SPOTIFY_TIMEOUT_S = 1.5
+
+
+class LiveBackend:
+    """The chatbot's data access over MySQL, DynamoDB, Spotify and SQS (see the module docstring)."""
+
+    def __init__(self, settings: Settings | None = None, *, index_ttl_s: float = INDEX_TTL_S):
+        self.settings = settings or get_settings()
+        self.index_ttl_s = index_ttl_s
+        self._index: NameIndex | None = None
+        self._index_at = 0.0
+        self._index_lock = threading.Lock()
+        self._reloading = False
+        self._top_tracks_store: Any = None
+        self._sqs: Any = None
+        self._spotify: Any = None
+        self._spotify_lock = threading.Lock()
+        self._search_blocked_until = 0.0
+
+    # -- MySQL ------------------------------------------------------------------------------------------------
+    def _conn(self):
+        from sori.stores.mysql import connect
+
+        return connect(self.settings)
+
+    def _load_index(self) -> NameIndex:
+        from sori.stores.mysql import ArtistStore
+
+        store = ArtistStore(self._conn())
+        t0 = time.perf_counter()
+        idx = NameIndex(store.name_index(), [(a, i) for a, i, _ in store.aliases()])
+        log.info("name index loaded: %d artists in %.0f ms", len(idx), (time.perf_counter() - t0) * 1000)
+        return idx
+
+    def index(self) -> NameIndex:
+        now = time.monotonic()
+        idx = self._index
+        if idx is not None and now - self._index_at < self.index_ttl_s:
+            return idx
+        if idx is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index, self._index_at = self._load_index(), time.monotonic()
+                return self._index
+        with self._index_lock:  # stale: answer with it, reload once in the background
+            if self._reloading:
+                return idx
+            self._reloading = True
+        threading.Thread(target=self._reload, name="chatbot-index", daemon=True).start()
+        return idx
+
+    def _reload(self) -> None:
+        try:
+            fresh = self._load_index()
+            with self._index_lock:
+                self._index, self._index_at = fresh, time.monotonic()
+        except Exception:
+            log.exception("name index reload failed; keeping the old one")
+            self._index_at = time.monotonic() - self.index_ttl_s / 2  # try again later, not on every request
+        finally:
+            self._reloading = False
+
+    def invalidate_index(self) -> None:
+        with self._index_lock:
+            self._index = None
+
+    def artist(self, artist_id: str) -> dict | None:
+        from sori.stores.mysql import ArtistStore
+
+        return ArtistStore(self._conn()).get(artist_id)
+
+    def related(self, artist_id: str, limit: int) -> list[dict]:
+        from sori.stores.mysql import RelatedStore
+
+        return RelatedStore(self._conn()).current(artist_id, limit=limit)
+
+    def add_artist(self, artist: Mapping[str, Any]) -> None:
+        from sori.stores.mysql import ArtistStore
+
+        ArtistStore(self._conn()).upsert_artists([artist], source="chatbot")
+
+    def add_alias(self, alias_norm: str, artist_id: str, source: str) -> bool:
+        from sori.stores.mysql import ArtistStore
+
+        return ArtistStore(self._conn()).add_alias(alias_norm, artist_id, source)
+
+    # -- DynamoDB -----------------------------------------------------------------------------------------------
+    def top_tracks(self, artist_id: str, limit: int) -> list[dict]:
+        if self._top_tracks_store is None:
+            from sori.stores.dynamo import TopTracksStore
+
+            self._top_tracks_store = TopTracksStore(self.settings.top_tracks_table)
+        return list(self._top_tracks_store.top_tracks(artist_id, limit=limit))
+
+    # -- SQS -------------------------------------------------------------------------------------------------
+    def request_refresh(self, artist_ids: Sequence[str]) -> None:
+        if not self.settings.refresh_queue_url:
+            raise RuntimeError("SORI_REFRESH_QUEUE_URL is not set")
+        if self._sqs is None:
+            import boto3
+            from botocore.config import Config
+
+            self._sqs = boto3.client("sqs", region_name=self.settings.region,
+                                     config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
+        self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
+                               MessageBody=json.dumps({"artist_ids": list(artist_ids)}))
+
+    # -- Spotify ---------------------------------------------------------------------------------------------
+    def _client(self):
+        with self._spotify_lock:
+            if self._spotify is None:
+                from sori.spotify.client import RateBudget, Retrier, app_client
+
+                # one attempt per request: a 429 or 5xx degrades the answer instead of eating the deadline
+                retrier = Retrier(RateBudget(self.settings.spotify_budget_per_30s), max_attempts=1)
+                api = app_client(self.settings, retrier=retrier)
+                api.sp.requests_timeout = SPOTIFY_TIMEOUT_S
+                auth = api.sp.auth_manager
+                if hasattr(auth, "requests_timeout"):
+                    auth.requests_timeout = SPOTIFY_TIMEOUT_S
+                self._spotify = api
+            return self._spotify
+
+    def search(self, query: str, types: str, timeout: float) -> dict:
+        """``{"artists": [...], "tracks": [...]}`` for ``query`` (≤ :data:`SEARCH_LIMIT` each)."""
+        if time.monotonic() < self._search_blocked_until:
+            raise SearchUnavailable("rate limited (waiting out Retry-After)")
+        from sori.spotify.client import ApiError
+
+        try:
+            api = self._client()
+        except KeyError as e:  # no credentials configured
+            raise SearchUnavailable(f"no Spotify credentials: {e}") from None
+        try:
+            body = api.call("search", api.sp.search, q=query[:200], limit=SEARCH_LIMIT, type=types,
+                            market=self.settings.spotify_market)
+        except ApiError as e:
+            if e.status == 429:
+                self._search_blocked_until = time.monotonic() + min(float(e.retry_after or 30.0), 3600.0)
+            raise SearchUnavailable(str(e)) from None
+        body = body if isinstance(body, Mapping) else {}
+        return {"artists": list(((body.get("artists") or {}).get("items")) or []),
+                "tracks": list(((body.get("tracks") or {}).get("items")) or [])}
+
+
+_backend: LiveBackend | None = None
+_backend_lock = threading.Lock()
+
+
+def get_backend() -> LiveBackend:
+    """The container's backend (built on first use; reused by every later invocation)."""
+    global _backend
+    if _backend is None:
+        with _backend_lock:
+            if _backend is None:
+                _backend = LiveBackend()
+    return _backend
+
+
+def reset_backend() -> None:
+    """Forget the cached backend (tests that change the environment)."""
+    global _backend
+    with _backend_lock:
+        _backend = None

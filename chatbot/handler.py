@@ -1,0 +1,16 @@
+"""``ChatbotFunction`` (HTTP API v2 ``POST /skill``): the Kakao skill webhook. Routing, auth and replies live in
+:mod:`chatbot.app`; this module is the Lambda entry point only.
+
+Imports nothing heavy: pymysql, boto3 and spotipy load on the first request that needs them, and pandas,
+pyarrow, awswrangler and numpy never load (``tests/unit/test_chatbot_imports.py`` checks).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chatbot.app import app, logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,295 @@
+"""What the chatbot answers: a :class:`~sori.kakao.SkillRequest` in, a Kakao response dict out.
+
+The decisions live here; data comes through a :class:`Backend` (``chatbot.deps.LiveBackend`` in the Lambda and
+the local stack, an in-memory one in unit tests) and every backend call runs under the request's
+:class:`~chatbot.budget.Deadline`. Order of business:
+
+help / greeting → an ``artist_id`` carried by a tapped quick reply → :func:`chatbot.resolve.resolve`
+(exact → alias → fuzzy) → Spotify search judged by :func:`chatbot.resolve.judge_search` → reply:
+related carousel, pending (known, no related yet), new artist (inserted + async refresh), "did you mean",
+not found. Out of time → :func:`chatbot.replies.timeout_reply`; Spotify rate limiting → ``busy_reply``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+from sori.kakao import SkillRequest
+from sori.text import normalize
+
+from chatbot import replies
+from chatbot.budget import Deadline, DeadlineExceeded
+from chatbot.i18n import pick_lang
+from chatbot.resolve import (MAX_CANDIDATES, Candidate, NameIndex, Resolution, core_query, is_greeting, is_help,
+                             judge_search, resolve)
+
+__all__ = ["Backend", "SearchUnavailable", "Outcome", "answer", "EXAMPLE_NAMES", "RELATED_LIMIT",
+           "SEARCH_CAP_S", "REFRESH_EVERY_S"]
+
+log = logging.getLogger(__name__)
+
+RELATED_LIMIT = 10  # related rows read: 4 in the carousel, the rest as quick replies
+SEARCH_CAP_S = 1.5  # one Spotify search may take at most this much of the budget
+REFRESH_EVERY_S = 600.0  # ask the pipeline to refresh one artist at most this often per container
+ALIAS_MAX_LEN = 64
+EXAMPLE_NAMES = ("BTS", "BLACKPINK", "IU", "TWICE", "NewJeans", "Ed Sheeran", "Taylor Swift", "SEVENTEEN",
+                 "Red Velvet", "BIGBANG", "Billie Eilish", "Drake")
+_ARTIST_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+
+
+class SearchUnavailable(RuntimeError):
+    """Spotify search cannot be used right now (rate limited, quota, outage): degrade, never retry inline."""
+
+
+class Backend(Protocol):
+    """The data the chatbot reads and the few writes it makes. Every method may block on I/O."""
+
+    def index(self) -> NameIndex: ...
+
+    def artist(self, artist_id: str) -> dict | None: ...
+
+    def related(self, artist_id: str, limit: int) -> list[dict]: ...
+
+    def top_tracks(self, artist_id: str, limit: int) -> list[dict]: ...
+
+    def search(self, query: str, types: str, timeout: float) -> dict: ...  # {"artists": [...], "tracks": [...]}
+
+    def add_artist(self, artist: Mapping[str, Any]) -> None: ...
+
+    def add_alias(self, alias_norm: str, artist_id: str, source: str) -> bool: ...
+
+    def request_refresh(self, artist_ids: Sequence[str]) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """The reply plus what happened (for logs and tests)."""
+
+    response: dict
+    kind: str  # help | greeting | related | pending | new | did_you_mean | not_found | timeout | busy | error
+    artist_id: str | None = None
+    how: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+_last_refresh: dict[str, float] = {}
+
+
+def _examples(index: NameIndex) -> list[tuple[str, str]]:
+    out = []
+    for name in EXAMPLE_NAMES:
+        ids = index.exact(normalize(name))
+        if ids:
+            out.append((ids[0], index.name(ids[0])))
+        if len(out) == 4:
+            break
+    return out
+
+
+def _valid_id(v: Any) -> str | None:
+    return v if isinstance(v, str) and _ARTIST_ID.match(v) else None
+
+
+def _tracks_of(artist_id: str, tracks: Sequence[Mapping]) -> list[dict]:
+    """Spotify track objects (from a search) that are by ``artist_id``."""
+    out = []
+    for tr in tracks:
+        arts = tr.get("artists") if isinstance(tr, Mapping) else None
+        if isinstance(arts, list) and any(isinstance(a, Mapping) and a.get("id") == artist_id for a in arts):
+            out.append(dict(tr))
+    return out
+
+
+def _artist_row(a: Mapping[str, Any]) -> dict:
+    """A Spotify artist object → an ``artists`` row (source: chatbot)."""
+    images = a.get("images") or []
+    image = images[0].get("url") if images and isinstance(images[0], Mapping) else None
+    genres = a.get("genres")
+    followers = a.get("followers")
+    return {"id": str(a["id"]), "name": str(a["name"]), "image_url": image,
+            "genres": [str(g) for g in genres] if isinstance(genres, list) else None,
+            "popularity": a.get("popularity") if isinstance(a.get("popularity"), int) else None,
+            "followers": followers.get("total") if isinstance(followers, Mapping) else None,
+            "source": "chatbot"}
+
+
+class _Answer:
+    def __init__(self, req: SkillRequest, backend: Backend, deadline: Deadline, now: Any = None):
+        self.req = req
+        self.backend = backend
+        self.deadline = deadline
+        self.lang = pick_lang(req.lang)
+        self.now = now
+        self.notes: list[str] = []
+
+    # -- entry --------------------------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        utt = self.req.utterance
+        extra_id = _valid_id(self.req.client_extra.get("artist_id"))
+        if not extra_id and is_help(utt):
+            return self._examples_reply("help")
+        if not extra_id and is_greeting(utt):
+            return self._examples_reply("greeting")
+        index = self.deadline.run("index", self.backend.index)
+        if extra_id and extra_id in index:
+            res = Resolution("artist", core_query(utt), (Candidate(extra_id, index.name(extra_id), 100.0, "extra"),))
+        else:
+            res = resolve(utt, index)
+        if res.kind == "empty":
+            return self._examples_reply("help", index)
+        if res.kind == "artist":
+            best = res.best
+            assert best is not None
+            self._learn_from_extra(best.artist_id, index)
+            return self._artist_reply(best.artist_id, best.how, known=True)
+        return self._search(res, index)
+
+    # -- replies --------------------------------------------------------------------------------------------
+    def _examples_reply(self, kind: str, index: NameIndex | None = None) -> Outcome:
+        examples: list[Any] = []
+        try:
+            index = index or self.deadline.run("index", self.backend.index, cap=0.5)
+            examples = _examples(index)
+        except Exception as e:  # help must answer even when the stores are down
+            self.notes.append(f"examples: {e!r}")
+        build = replies.help_reply if kind == "help" else replies.greeting_reply
+        return Outcome(build(self.lang, examples), kind, notes=self.notes)
+
+    def _artist_reply(self, artist_id: str, how: str, *, known: bool) -> Outcome:
+        got = self.deadline.gather("artist", {
+            "artist": (self.backend.artist, artist_id),
+            "related": (self.backend.related, artist_id, RELATED_LIMIT),
+            "tracks": (self.backend.top_tracks, artist_id, replies.TOP_TRACKS_SINGLE),
+        })
+        artist = got.get("artist")
+        if artist is None:
+            if "artist" not in got:  # the catalog failed, or did not answer in time
+                err = self.deadline.errors.get("artist:artist", "late")
+                if err != "late":
+                    raise RuntimeError(f"artist lookup failed: {err}")
+                raise DeadlineExceeded("artist")
+            return self._not_found(artist_id)
+        related = [r for r in got.get("related") or [] if r.get("related_id")]
+        tracks = got.get("tracks") or []
+        if related:
+            cards = related[: replies.CARDS_RELATED]
+            more = self.deadline.gather("related_tracks", {
+                str(r["related_id"]): (self.backend.top_tracks, str(r["related_id"]), replies.TRACKS_PER_CARD)
+                for r in cards})
+            resp = replies.related_reply(self.lang, artist, tracks, related, more)
+            return Outcome(resp, "related", artist_id, how, self.notes)
+        if not tracks and artist.get("refreshed_at") is None:
+            self._refresh(artist_id)
+        return Outcome(replies.pending_reply(self.lang, artist, tracks, new=False, now=self.now), "pending",
+                       artist_id, how, self.notes)
+
+    def _not_found(self, query: str, index: NameIndex | None = None) -> Outcome:
+        examples = _examples(index) if index is not None else []
+        return Outcome(replies.not_found_reply(self.lang, query, examples), "not_found", notes=self.notes)
+
+    def _did_you_mean(self, query: str, cands: Sequence[Candidate]) -> Outcome:
+        rows = [{"artist_id": c.artist_id, "name": c.name} for c in cands]
+        return Outcome(replies.did_you_mean_reply(self.lang, query, rows), "did_you_mean", notes=self.notes)
+
+    # -- search -----------------------------------------------------------------------------------------------
+    def _search(self, res: Resolution, index: NameIndex) -> Outcome:
+        query = res.query
+        local = list(res.candidates)
+        try:
+            found = self.deadline.run("search", self.backend.search, query, "artist,track",
+                                      min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S)
+        except SearchUnavailable as e:
+            self.notes.append(f"search unavailable: {e}")
+            if local:
+                return self._did_you_mean(query, local)
+            return Outcome(replies.busy_reply(self.lang, self.req.utterance), "busy", notes=self.notes)
+        except DeadlineExceeded:
+            if local and not self.deadline.expired:
+                return self._did_you_mean(query, local)
+            raise
+        artists = found.get("artists") or []
+        tracks = found.get("tracks") or []
+        verdict = judge_search(query, artists, tracks, index)
+        m = verdict.match
+        if m is not None:
+            self.notes.append(f"search match via {m.how}")
+            if m.known:
+                self._learn(verdict.alias, m.artist_id, "search", index)
+                self._learn_from_extra(m.artist_id, index)
+                return self._artist_reply(m.artist_id, m.how, known=True)
+            return self._new_artist(m, tracks, verdict.alias, index)
+        seen = {c.artist_id for c in local}
+        cands = local + [c for c in verdict.candidates if c.artist_id not in seen]
+        if cands:
+            return self._did_you_mean(query, cands[:MAX_CANDIDATES])
+        return self._not_found(query, index)
+
+    def _new_artist(self, m: Candidate, tracks: Sequence[Mapping], alias: str | None, index: NameIndex) -> Outcome:
+        a = m.detail.get("artist")
+        assert isinstance(a, Mapping)
+        row = _artist_row(a)
+        self.deadline.run("insert", self.backend.add_artist, row)
+        index.add_artist(row["id"], row["name"])
+        self._learn(alias, row["id"], "search", index)
+        self._learn_from_extra(row["id"], index)
+        self._refresh(row["id"])
+        own = _tracks_of(row["id"], tracks)
+        if not own and self.deadline.remaining() > 0.5:
+            try:
+                more = self.deadline.run("search_tracks", self.backend.search, f'artist:"{row["name"]}"', "track",
+                                         min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S)
+                own = _tracks_of(row["id"], more.get("tracks") or [])
+            except (SearchUnavailable, DeadlineExceeded) as e:  # the artist is in; the tracks can wait
+                self.notes.append(f"new artist tracks: {e!r}")
+        return Outcome(replies.pending_reply(self.lang, row, own, new=True, now=self.now), "new", row["id"],
+                       m.how, self.notes)
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def _learn_from_extra(self, artist_id: str, index: NameIndex) -> None:
+        """A tapped "did you mean" quick reply carries the user's original words: they name this artist."""
+        extra = self.req.client_extra
+        alias = extra.get("alias")
+        if _valid_id(extra.get("artist_id")) == artist_id and isinstance(alias, str):
+            self._learn(alias, artist_id, "chatbot", index)
+
+    def _learn(self, alias: str | None, artist_id: str, source: str, index: NameIndex) -> None:
+        if not alias or len(alias) > ALIAS_MAX_LEN:
+            return
+        norm = normalize(alias)
+        if not norm or norm in index.by_norm or artist_id in index.alias(norm):
+            return  # already a name (of someone) or already known
+        try:
+            self.deadline.run("alias", self.backend.add_alias, norm, artist_id, source, cap=0.5)
+            index.add_alias(norm, artist_id)
+            self.notes.append(f"learned alias {norm!r} -> {artist_id} ({source})")
+        except Exception as e:  # learning is a bonus; the answer goes on
+            self.notes.append(f"alias not learned: {e!r}")
+
+    def _refresh(self, artist_id: str) -> None:
+        now = time.monotonic()
+        if now - _last_refresh.get(artist_id, -1e9) < REFRESH_EVERY_S:
+            return
+        try:
+            self.deadline.run("refresh", self.backend.request_refresh, [artist_id], cap=0.5)
+            _last_refresh[artist_id] = now
+            self.notes.append(f"refresh requested for {artist_id}")
+        except Exception as e:  # the nightly refresh will pick it up anyway
+            self.notes.append(f"refresh not requested: {e!r}")
+
+
+def answer(req: SkillRequest, backend: Backend, deadline: Deadline, *, now: Any = None) -> Outcome:
+    """The reply to one skill request; never raises for a valid request (timeouts and failures degrade)."""
+    a = _Answer(req, backend, deadline, now)
+    lang = a.lang
+    try:
+        return a.run()
+    except DeadlineExceeded as e:
+        a.notes.append(f"deadline: {e.step}")
+        return Outcome(replies.timeout_reply(lang, req.utterance), "timeout", notes=a.notes)
+    except Exception as e:  # any store failure: a polite answer, logged
+        log.exception("chatbot answer failed")
+        a.notes.append(f"error: {e!r}")
+        return Outcome(replies.error_reply(lang), "error", notes=a.notes)
