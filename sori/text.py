@@ -103,13 +103,12 @@ def hangul_romanize(text: str, *, loose: bool = False) -> str:
     syllables (트 -> "t", 스 -> "s": Korean adds it to spell a bare consonant; 블랙 -> "blaek", where ㄹ+ㄹ
     spells an "l" cluster) and ㅅ before i/y-vowels is "sh" (시 -> "shi", 샤 -> "sha").
 
-    >>> hangul_romanize("트와이스", loose=True), hangul_romanize("샤이니", loose=True)
-    ('twais', 'shaini')
-
     >>> hangul_romanize("방탄소년단"), hangul_romanize("음악"), hangul_romanize("엔시티 127")
     ('bangtansonyeondan', 'eumak', 'ensiti 127')
     >>> hangul_romanize("레드벨벳"), hangul_romanize("빌리 아일리시"), hangul_romanize("ㅋㅋ")
     ('redeubelbet', 'billi aillisi', 'kk')
+    >>> hangul_romanize("트와이스", loose=True), hangul_romanize("샤이니", loose=True)
+    ('twais', 'shaini')
     """
     text = unicodedata.normalize("NFC", text)  # conjoining jamo sequences -> precomposed syllables
     out: list[str] = []
