@@ -1,0 +1,221 @@
+"""template.yaml deployed into moto by local.provision.deploy: what the local runners see is what was declared.
+
+The main deployment is made once for the module (moto reset first, as the ``aws`` fixture does) and everything the
+assertions need is read back from moto inside the fixture, so the tests below are independent of test order.
+"""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+import requests
+
+from local.provision import deploy, write_secrets
+from sori.records import TABLES, glue_columns
+
+REGION = "ap-northeast-2"
+FUNCTIONS = ("ChartsFunction", "ChartsDropFunction", "CatalogFunction", "ListeningFunction", "DynamoSinkFunction",
+             "S3SinkFunction", "CompactFunction", "RelatedBuilderFunction", "ChatbotFunction")
+
+
+def client(url: str, service: str):
+    return boto3.client(service, endpoint_url=url, region_name=REGION)
+
+
+@pytest.fixture(scope="module")
+def stack(moto_url):
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    d = deploy(moto_url, region=REGION, stack_name="sori-test")
+    out = d["outputs"]
+    c = lambda s: client(moto_url, s)  # noqa: E731
+    ddb = c("dynamodb")
+    snap = {
+        "deployed": d,
+        "stack": c("cloudformation").describe_stacks(StackName="sori-test")["Stacks"][0],
+        "stream": c("kinesis").describe_stream_summary(StreamName=out["StreamName"])["StreamDescriptionSummary"],
+        "tables": {n: ddb.describe_table(TableName=out[n])["Table"] for n in ("TopTracksTableName", "StateTableName")},
+        "ttl": {n: ddb.describe_time_to_live(TableName=out[n])["TimeToLiveDescription"]
+                for n in ("TopTracksTableName", "StateTableName")},
+        "pitr": ddb.describe_continuous_backups(TableName=out["TopTracksTableName"])["ContinuousBackupsDescription"],
+        "queues": {n: c("sqs").get_queue_attributes(QueueUrl=out[n], AttributeNames=["All"])["Attributes"]
+                   for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "RefreshQueueUrl", "RefreshDLQUrl")},
+        "secrets": {n: json.loads(c("secretsmanager").get_secret_value(SecretId=out[n])["SecretString"])
+                    for n in ("SpotifySecretArn", "ListeningTokenSecretArn", "MysqlSecretArn", "SkillSecretArn")},
+        "glue_tables": {t["Name"]: t for t in c("glue").get_tables(DatabaseName=out["GlueDatabaseName"])["TableList"]},
+        "crawler": c("glue").get_crawler(Name=out["LandingCrawlerName"])["Crawler"],
+        "workgroup": c("athena").get_work_group(WorkGroup=out["AthenaWorkGroupName"])["WorkGroup"],
+        "bucket": {
+            "encryption": c("s3").get_bucket_encryption(Bucket=out["LakeBucketName"])["ServerSideEncryptionConfiguration"],
+            "public_access": c("s3").get_public_access_block(Bucket=out["LakeBucketName"])[
+                "PublicAccessBlockConfiguration"],
+            "lifecycle": c("s3").get_bucket_lifecycle_configuration(Bucket=out["LakeBucketName"])["Rules"],
+        },
+        "routes": c("apigatewayv2").get_routes(ApiId=d["http_api"]["api_id"])["Items"],
+    }
+    return snap
+
+
+def test_stack_created_with_every_output(stack):
+    assert stack["stack"]["StackStatus"] == "CREATE_COMPLETE"
+    out = stack["deployed"]["outputs"]
+    assert all(v for v in out.values())
+    assert {f"{f}Name" for f in FUNCTIONS} <= set(out)
+    # moto's own view of the outputs agrees where it can resolve them (no self-provisioned dependency)
+    # (moto's Ref to a LayerVersion is its Python repr, a moto gap: the provisioner recovers the real ARN)
+    moto_out = {o["OutputKey"]: o["OutputValue"] for o in stack["stack"].get("Outputs", [])
+                if o["OutputKey"] != "SoriLayerArn"}
+    assert len(moto_out) > 20 and {k: out[k] for k in moto_out} == moto_out
+    assert out["SoriLayerArn"].startswith("arn:aws:lambda:ap-northeast-2:") and out["SoriLayerArn"].endswith(":1")
+
+
+def test_stream_on_demand_and_kms_encrypted(stack):
+    s = stack["stream"]
+    assert s["StreamName"] == "sori-test-records"
+    assert s["EncryptionType"] == "KMS" and s["KeyId"] == "alias/aws/kinesis"
+    assert s["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+
+
+def test_dynamodb_tables_keys_ttl_pitr(stack):
+    top = stack["tables"]["TopTracksTableName"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in top["KeySchema"]] == [("artist_id", "HASH"),
+                                                                              ("track_id", "RANGE")]
+    assert top["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert stack["ttl"]["TopTracksTableName"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    assert stack["pitr"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    state = stack["tables"]["StateTableName"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in state["KeySchema"]] == [("pk", "HASH")]
+
+
+def test_bucket_encrypted_private_with_lifecycle(stack):
+    b = stack["bucket"]
+    assert b["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(b["public_access"].values()) and len(b["public_access"]) == 4
+    landing = next(r for r in b["lifecycle"] if r["Filter"].get("Prefix") == "landing/")
+    assert landing["Status"] == "Enabled" and landing["Expiration"]["Days"] == 90
+
+
+def test_queues_retain_fourteen_days_and_refresh_redrives(stack):
+    q = stack["queues"]
+    for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "RefreshDLQUrl"):
+        assert q[n]["MessageRetentionPeriod"] == "1209600"
+        assert "RedrivePolicy" not in q[n]
+    redrive = json.loads(q["RefreshQueueUrl"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == q["RefreshDLQUrl"]["QueueArn"]
+    assert int(q["RefreshQueueUrl"]["VisibilityTimeout"]) >= \
+        stack["deployed"]["functions"]["CatalogFunction"]["timeout"]
+
+
+def test_secrets_generated_with_their_keys(stack):
+    s = stack["secrets"]
+    assert set(s["SpotifySecretArn"]) == {"client_id", "client_secret"}
+    assert set(s["ListeningTokenSecretArn"]) == {"refresh_token"}
+    assert set(s["MysqlSecretArn"]) == {"username", "password"} and len(s["MysqlSecretArn"]["password"]) == 32
+    assert set(s["SkillSecretArn"]) == {"secret"} and s["SkillSecretArn"]["secret"].isalnum()
+
+
+def test_functions_handlers_runtime_and_resolved_environment(stack):
+    d = stack["deployed"]
+    fns, out = d["functions"], d["outputs"]
+    assert set(fns) == set(FUNCTIONS)
+    for lid, f in fns.items():
+        assert f["runtime"] == "python3.12"
+        assert f["name"] == out[f"{lid}Name"]
+        assert f["environment"]["POWERTOOLS_SERVICE_NAME"]
+        assert out["SoriLayerArn"] in f["layers"]
+        assert not any("{" in v or "Ref" in v for v in f["environment"].values()), lid  # every Ref resolved
+    assert fns["DynamoSinkFunction"]["handler"] == "consumers.dynamo_sink.handler.lambda_handler"
+    assert fns["ChartsDropFunction"]["handler"] == "producers.charts.s3_handler"
+    env = {lid: f["environment"] for lid, f in fns.items()}
+    assert env["DynamoSinkFunction"]["SORI_TOP_TRACKS_TABLE"] == out["TopTracksTableName"]
+    assert env["DynamoSinkFunction"]["SORI_DLQ_URL"] == out["DynamoSinkDLQUrl"]
+    assert env["S3SinkFunction"]["SORI_DLQ_URL"] == out["S3SinkDLQUrl"]
+    assert env["S3SinkFunction"]["SORI_BUCKET"] == out["LakeBucketName"]
+    assert env["S3SinkFunction"]["SORI_GLUE_DATABASE"] == out["GlueDatabaseName"]
+    assert env["ChartsFunction"]["SORI_STREAM_NAME"] == out["StreamName"]
+    assert env["ChatbotFunction"]["SORI_SKILL_SECRET_ARN"] == out["SkillSecretArn"]
+    assert env["ChatbotFunction"]["SORI_REFRESH_QUEUE_URL"] == out["RefreshQueueUrl"]
+    assert env["ListeningFunction"]["SORI_LISTENING_SECRET_ARN"] == out["ListeningTokenSecretArn"]
+    assert env["RelatedBuilderFunction"]["SORI_ATHENA_WORKGROUP"] == out["AthenaWorkGroupName"]
+    assert env["RelatedBuilderFunction"]["SORI_MYSQL_SECRET_ARN"] == out["MysqlSecretArn"]
+    assert len(fns["S3SinkFunction"]["layers"]) == 3 and len(fns["ChatbotFunction"]["layers"]) == 2
+    assert fns["ChatbotFunction"]["vpc_subnets"] == []  # no VpcSubnetIds given
+
+
+def test_kinesis_mappings_as_configured(stack):
+    d = stack["deployed"]
+    kin = {m["function"]: m for m in d["event_source_mappings"] if "stream_name" in m}
+    assert set(kin) == {"DynamoSinkFunction", "S3SinkFunction"}
+    dlq = {"DynamoSinkFunction": "DynamoSinkDLQ", "S3SinkFunction": "S3SinkDLQ"}
+    for fn, m in kin.items():
+        assert m["stream_name"] == d["outputs"]["StreamName"]
+        assert m["starting_position"] == "TRIM_HORIZON"
+        assert m["bisect"] is True and m["report_batch_item_failures"] is True
+        assert m["maximum_retry_attempts"] == 5 and m["maximum_record_age_s"] == 3600
+        assert m["on_failure_queue_url"].endswith("/" + d["outputs"][f"{dlq[fn]}Url"].rsplit("/", 1)[1])
+        assert m["batch_size"] > 0 and m["parallelization_factor"] >= 1
+    assert kin["DynamoSinkFunction"]["maximum_batching_window_s"] == 1
+    sqs = [m for m in d["event_source_mappings"] if "queue_url" in m]
+    assert [m["function"] for m in sqs] == ["CatalogFunction"] and sqs[0]["report_batch_item_failures"]
+
+
+def test_glue_tables_with_partition_key_and_crawler(stack):
+    tables = stack["glue_tables"]
+    assert set(tables) == set(TABLES)
+    bucket = stack["deployed"]["outputs"]["LakeBucketName"]
+    for name, t in tables.items():
+        assert t["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+        assert t["StorageDescriptor"]["Columns"] == glue_columns(name)
+        assert t["StorageDescriptor"]["Location"] == f"s3://{bucket}/lake/{name}/"
+        assert t["Parameters"]["storage.location.template"] == f"s3://{bucket}/lake/{name}/dt=${{dt}}/"
+    assert stack["crawler"]["Targets"]["S3Targets"][0]["Path"] == f"s3://{bucket}/landing/"
+    assert stack["crawler"]["Role"].startswith("arn:aws:iam::")
+    cfg = stack["workgroup"]["Configuration"]
+    assert cfg["ResultConfiguration"]["OutputLocation"] == f"s3://{bucket}/athena-results/"
+
+
+def test_schedules_and_s3_drop(stack):
+    d = stack["deployed"]
+    sched = {s["logical_id"]: s for s in d["schedules"]}
+    assert sched["CatalogFunctionNightly"]["expression"] == "cron(0 18 * * ? *)"
+    assert sched["CatalogFunctionNightly"]["function"] == "CatalogFunction"
+    assert sched["RelatedBuilderFunctionDaily"]["expression"] == "cron(0 20 * * ? *)"
+    assert sched["ListeningFunctionRecentlyPlayed"]["input"] == {"job": "recently_played"}
+    assert sched["ListeningFunctionFollowedArtists"]["input"] == {"job": "followed_artists"}
+    assert {s["function"] for s in d["schedules"]} == {"ChartsFunction", "CatalogFunction", "ListeningFunction",
+                                                        "CompactFunction", "RelatedBuilderFunction"}
+    assert d["s3_notifications"] == [{"bucket": d["outputs"]["LakeBucketName"], "function": "ChartsDropFunction",
+                                      "events": ["s3:ObjectCreated:*"], "prefix": "landing/charts/",
+                                      "suffix": ".csv"}]
+
+
+def test_http_api_routes_skill_to_chatbot(stack):
+    api = stack["deployed"]["http_api"]
+    assert (api["route"], api["function"]) == ("POST /skill", "ChatbotFunction")
+    assert [r["RouteKey"] for r in stack["routes"]] == ["POST /skill"]
+    assert stack["deployed"]["outputs"]["ChatbotApiUrl"].startswith(f"https://{api['api_id']}.execute-api.")
+
+
+def test_overrides_set_vpc_and_mysql(aws):
+    d = deploy(aws, stack_name="sori-vpc", overrides={"VpcSubnetIds": ["subnet-a", "subnet-b"],
+                                                      "VpcSecurityGroupIds": "sg-1", "MysqlHost": "db.internal",
+                                                      "GlueDatabaseName": "sori_vpc"})
+    fns = d["functions"]
+    assert fns["ChatbotFunction"]["vpc_subnets"] == ["subnet-a", "subnet-b"]
+    assert fns["RelatedBuilderFunction"]["vpc_subnets"] == ["subnet-a", "subnet-b"]
+    assert fns["DynamoSinkFunction"]["vpc_subnets"] == []  # only MySQL users join the VPC
+    assert fns["CatalogFunction"]["environment"]["SORI_MYSQL_HOST"] == "db.internal"
+    assert fns["S3SinkFunction"]["environment"]["SORI_GLUE_DATABASE"] == "sori_vpc"
+
+
+def test_write_secrets_merges_values(aws):
+    d = deploy(aws, stack_name="sori-sec")
+    written = write_secrets(aws, d, {"SpotifySecret": {"client_id": "cid", "client_secret": "shh"},
+                                     "SkillSecret": {"secret": "kakao"}})
+    sm = client(aws, "secretsmanager")
+    assert json.loads(sm.get_secret_value(SecretId=written["SpotifySecret"])["SecretString"]) == \
+        {"client_id": "cid", "client_secret": "shh"}
+    assert json.loads(sm.get_secret_value(SecretId=d["outputs"]["SkillSecretArn"])["SecretString"]) == \
+        {"secret": "kakao"}
+    with pytest.raises(KeyError):
+        write_secrets(aws, d, {"TopTracksTable": {"x": 1}})
