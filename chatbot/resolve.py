@@ -45,7 +45,7 @@ __all__ = ["Candidate", "Resolution", "NameIndex", "SearchVerdict", "resolve", "
 FUZZY_SURE = 88.0  # a typo we correct without asking (and only with a clear margin over the runner-up)
 FUZZY_MARGIN = 6.0
 FUZZY_SUGGEST = 72.0  # close enough to offer as "did you mean"
-FUZZY_MIN_LEN = 4  # shorter keys ("bts") are too short to correct: one letter is a third of the word
+FUZZY_MIN_LEN = 4  # shorter keys ("bts") are too short to correct; counted in jamo, so "샤이나" (7) qualifies
 SKELETON_SUGGEST = 85.0
 SKELETON_CONFIRM = 80.0
 SKELETON_MIN_LEN = 3
@@ -237,9 +237,10 @@ class NameIndex:
 
     def fuzzy(self, norm: str, *, cutoff: float = FUZZY_SUGGEST, limit: int = 10) -> list[tuple[str, float]]:
         """Best score per artist for ``norm`` against every name and alias, best first."""
-        if len(norm) < FUZZY_MIN_LEN or not self._keys:
+        key = _fuzzy_key(norm)
+        if len(key) < FUZZY_MIN_LEN or not self._keys:
             return []
-        hits = process.extract(_fuzzy_key(norm), self._keys, scorer=fuzz.ratio, score_cutoff=cutoff,
+        hits = process.extract(key, self._keys, scorer=fuzz.ratio, score_cutoff=cutoff,
                                limit=limit * 3)
         return _best_per_artist((self._key_ids[i], score) for _, score, i in hits)[:limit]
 
@@ -315,6 +316,7 @@ def _strip_raw(raw: str, norm_kept: str) -> str:
 
 
 _SAFE_SINGLE = frozenset("랑의는를을와과도요은")  # one-syllable particles that rarely end a name
+_UNSAFE_MULTI = frozenset(("이나", "하고", "께서"))  # particles that also end names ("샤이나")
 _LATIN_THEN_HANGUL = re.compile(r"^(.*[^\uac00-\ud7a3\u3131-\u318e])[\uac00-\ud7a3]+$")
 
 
@@ -327,7 +329,8 @@ def _conservative(norm: str) -> str:
     cur = norm
     for _ in range(6):
         for suf in _KO_SUFFIXES:
-            if cur.endswith(suf) and len(cur) > len(suf) and (len(suf) > 1 or suf in _SAFE_SINGLE):
+            if (cur.endswith(suf) and len(cur) - len(suf) >= 2 and suf not in _UNSAFE_MULTI
+                    and (len(suf) > 1 or suf in _SAFE_SINGLE)):
                 cur = cur[: -len(suf)]
                 break
         else:
