@@ -1,0 +1,91 @@
+"""s3_sink hot path: Lambda-shaped events of KPL-aggregated records → parquet bytes, one core, no network.
+
+Measures the decode/validate/columnarise/plan/encode path the S3SinkFunction runs per invocation
+(``consumers.s3_sink.logic``), and, for the ratio, a straightforward per-record path
+(json.loads → validate → lake_row → pylist → parquet) over the same events.
+
+    .venv/bin/python bench/s3_sink_throughput.py [--records 200000] [--batch 100]
+
+Prints one JSON line; the issue's key is ``records_per_s``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pyarrow as pa  # noqa: E402
+
+pa.set_cpu_count(1)
+pa.set_io_thread_count(1)
+
+from consumers.s3_sink.logic import decode_columnar, plan_objects  # noqa: E402
+from local.mapping import sample_records, synthetic_events  # noqa: E402
+from sori.consumer import unpack_items  # noqa: E402
+from sori.lake import arrow_schema, to_parquet  # noqa: E402
+from sori.records import lake_row, validate  # noqa: E402
+
+
+def fast_path(events) -> tuple[int, int]:
+    n = size = 0
+    for ev in events:
+        batch = decode_columnar(unpack_items(ev))
+        for plan in plan_objects(batch):
+            size += len(to_parquet(plan.data()))
+        n += batch.rows
+    return n, size
+
+
+def naive_path(events) -> tuple[int, int]:
+    n = size = 0
+    for ev in events:
+        rows: dict[tuple[str, str], list[dict]] = {}
+        for item in unpack_items(ev):
+            for p in item.payloads:
+                rec = validate(json.loads(p))
+                rows.setdefault((rec.spec.table, rec.dt), []).append(lake_row(rec))
+        for (table, _dt), rs in rows.items():
+            size += len(to_parquet(pa.Table.from_pylist(rs, schema=arrow_schema(table))))
+            n += len(rs)
+    return n, size
+
+
+def timed(fn, events, repeat: int) -> tuple[float, int, int]:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        n, size = fn(events)
+        best = min(best, time.perf_counter() - t0)
+    return best, n, size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=100, help="Kinesis records (aggregates) per Lambda event")
+    ap.add_argument("--aggregate-bytes", type=int, default=64 * 1024)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    recs = sample_records(a.records)
+    events = synthetic_events(recs, batch_size=a.batch, aggregate_bytes=a.aggregate_bytes)
+    decode_columnar(unpack_items(events[0]))  # warm-up (imports, kernels)
+    t_fast, n_fast, bytes_fast = timed(fast_path, events, a.repeat)
+    t_naive, n_naive, _ = timed(naive_path, events, 1)
+    assert n_fast == n_naive == a.records, (n_fast, n_naive, a.records)
+    print(json.dumps({
+        "records_per_s": round(n_fast / t_fast),
+        "naive_records_per_s": round(n_naive / t_naive),
+        "speedup": round(t_naive / t_fast, 2),
+        "records": n_fast, "events": len(events), "kinesis_records": sum(len(e["Records"]) for e in events),
+        "parquet_bytes": bytes_fast, "seconds": round(t_fast, 3),
+        "machine": f"{platform.machine()} {platform.processor() or ''} py{platform.python_version()}".strip(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

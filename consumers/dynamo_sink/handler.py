@@ -1,0 +1,27 @@
+"""DynamoSinkFunction: Kinesis mapping → TopTracksTable (newest record wins), poison → DynamoSinkDLQ."""
+from __future__ import annotations
+
+import functools
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from consumers.dynamo_sink.logic import TopTracksSink
+from sori.consumer import consume, decode_rows
+from sori.dlq import DeadLetterQueue
+from sori.settings import get_settings
+from sori.stores.dynamo import TopTracksStore
+
+logger = Logger(service="dynamo_sink")
+copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consumers"})
+
+
+@functools.lru_cache(maxsize=4)
+def _adapters(table: str, dlq_url: str) -> tuple[TopTracksSink, DeadLetterQueue]:
+    return TopTracksSink(TopTracksStore(table)), DeadLetterQueue(dlq_url)
+
+
+def lambda_handler(event, context=None):
+    s = get_settings()
+    sink, dlq = _adapters(s.top_tracks_table, s.dlq_url)
+    return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context)

@@ -1,0 +1,31 @@
+"""S3SinkFunction: Kinesis mapping → date-partitioned parquet under ``lake/<table>/dt=…`` + Glue partitions.
+
+Thin: settings → adapters (cached per container) → the shared consumer path with the columnar decoder.
+"""
+from __future__ import annotations
+
+import functools
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from consumers.s3_sink.logic import LakeSink, decode_columnar
+from sori.consumer import consume
+from sori.dlq import DeadLetterQueue
+from sori.lake import GlueCatalog, LakeStorage
+from sori.settings import get_settings
+
+logger = Logger(service="s3_sink")
+copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consumers"})
+
+
+@functools.lru_cache(maxsize=4)
+def _adapters(bucket: str, prefix: str, database: str, dlq_url: str) -> tuple[LakeSink, DeadLetterQueue]:
+    storage = LakeStorage(bucket, prefix)
+    return LakeSink(storage, GlueCatalog(database, storage)), DeadLetterQueue(dlq_url)
+
+
+def lambda_handler(event, context=None):
+    s = get_settings()
+    sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url)
+    return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context)

@@ -1,0 +1,317 @@
+"""s3_sink logic: user records → one Arrow table per (lake table, dt) → parquet objects, exactly once.
+
+Hot path (≥ 200k user records/s on one core): the user-record payloads of the whole batch are joined into
+one JSON-lines buffer and parsed by ``pyarrow.json`` against a strict schema (the union of every record
+type's fields, all declared in ``sori.records``); the contract checks then run vectorised per type
+(required fields, version, date/timestamp shapes, id == natural key). Anything the fast path cannot vouch
+for — a parse error in its chunk (found by halving), or a row failing a vectorised check — is re-checked
+one by one with ``sori.records.validate``, which stays the single source of truth: it is either accepted
+after all (e.g. an undeclared extra field of a surprising type) or dead-lettered with validate's reason.
+
+Exactly-once (see also ``sori/lake.py``): rows of one (table, dt) group go to one object named
+``<shard>-<first>-<last>`` after the first and last Kinesis records that contributed rows. When some group
+fails to write, Lambda will resume from the lowest failed item k; groups that *were* written and hold rows
+of items ≥ k are rewritten without those rows (or deleted), so the retry from k writes them exactly once.
+If even that repair fails, the whole batch is reported failed: a retry from the first item rebuilds every
+group with the same first record, and ``put_replacing`` removes the stale attempts.
+
+This module does no I/O of its own: :class:`LakeSink` drives the storage and catalog adapters it is given.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from sori.consumer import BatchItem, Poison, TransientError
+from sori.lake import GlueCatalog, LakeStorage, arrow_schema, arrow_type, to_parquet
+from sori.records import ENVELOPE_COLUMNS, SUPPORTED_VERSIONS, TYPES, RecordError, lake_row, validate
+
+log = logging.getLogger(__name__)
+
+_ITEM, _POS = "__item", "__pos"
+
+
+def _parse_schema() -> tuple[pa.Schema, frozenset[str]]:
+    """Union of all data fields (one Arrow type per field name) and the record types it covers."""
+    kinds: dict[str, str] = {}
+    clash: set[str] = set()
+    for t in TYPES.values():
+        for f in t.fields:
+            if kinds.setdefault(f.name, f.kind) != f.kind:
+                clash.add(f.name)
+    data = pa.struct([pa.field(n, arrow_type(k)) for n, k in kinds.items() if n not in clash])
+    fast = frozenset(t.name for t in TYPES.values() if not any(f.name in clash for f in t.fields))
+    schema = pa.schema([("type", pa.string()), ("v", pa.int64()), ("id", pa.string()),
+                        ("emitted_at", pa.string()), ("source", pa.string()), ("data", data)])
+    return schema, fast
+
+
+PARSE_SCHEMA, FAST_TYPES = _parse_schema()
+_PARSE = pj.ParseOptions(explicit_schema=PARSE_SCHEMA, unexpected_field_behavior="ignore")
+_TS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+@dataclass
+class ColumnarBatch:
+    """Decoded batch: per lake table an Arrow table (+ ``__item``/``__pos`` helper columns) and poison."""
+
+    items: list[BatchItem]
+    tables: dict[str, pa.Table]
+    poison: list[Poison]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.tables.values())
+
+
+# ------------------------------------------------------------------------------------------- decoding
+
+def _read(chunk: Sequence[bytes], use_threads: bool) -> pa.Table | None:
+    try:
+        t = pj.read_json(io.BytesIO(b"\n".join(chunk)), parse_options=_PARSE,
+                         read_options=pj.ReadOptions(use_threads=use_threads, block_size=1 << 24))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return t if t.num_rows == len(chunk) else None
+
+
+def _parse(payloads: Sequence[bytes], lo: int, hi: int, out: list, bad: list[int], use_threads: bool) -> None:
+    """Parse payloads[lo:hi]; on error halve until the bad payloads are isolated."""
+    t = _read(payloads[lo:hi], use_threads)
+    if t is not None:
+        out.append((lo, t))
+    elif hi - lo == 1:
+        bad.append(lo)
+    else:
+        mid = (lo + hi) // 2
+        _parse(payloads, lo, mid, out, bad, use_threads)
+        _parse(payloads, mid, hi, out, bad, use_threads)
+
+
+def _ts_ok(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    shape = pc.match_substring_regex(col, _TS)
+    parsed = pc.strptime(pc.utf8_slice_codeunits(col, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="s",
+                         error_is_null=True)
+    return pc.and_(shape, pc.is_valid(parsed))
+
+
+def _date_ok(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    parsed = pc.strptime(col, format="%Y-%m-%d", unit="s", error_is_null=True)
+    return pc.and_(pc.match_substring_regex(col, _DATE), pc.is_valid(parsed))
+
+
+def _fast_table(type_: str, sub: pa.Table) -> tuple[pa.Table, pa.Array]:
+    """Lake rows of one record type and the mask of rows that passed every contract check."""
+    spec = TYPES[type_]
+    data = sub.column("data")
+    cols = {f.name: pc.struct_field(data, f.name) for f in spec.fields}
+    ok = pc.and_(pc.is_valid(data), pc.is_in(sub.column("v"), pa.array(sorted(SUPPORTED_VERSIONS), pa.int64())))
+    for name in ("id", "emitted_at", "source"):
+        ok = pc.and_(ok, pc.greater(pc.utf8_length(sub.column(name)), 0))
+    ok = pc.and_(ok, _ts_ok(sub.column("emitted_at")))
+    for f in spec.fields:
+        col = cols[f.name]
+        if f.required:
+            ok = pc.and_(ok, pc.is_valid(col))
+        if f.kind == "date":
+            ok = pc.and_(ok, pc.or_kleene(pc.is_null(col), _date_ok(col)))
+        elif f.kind == "timestamp":
+            ok = pc.and_(ok, pc.or_kleene(pc.is_null(col), _ts_ok(col)))
+    parts = [pa.scalar(type_)] + [pc.fill_null(pc.cast(cols[k], pa.string()), "") for k in spec.key]
+    if spec.dated:
+        parts.append(pc.utf8_slice_codeunits(sub.column("emitted_at"), 0, 10))
+    ok = pc.fill_null(pc.and_(ok, pc.equal(pc.binary_join_element_wise(*parts, ":"), sub.column("id"))), False)
+    schema = arrow_schema(spec.table)
+    arrays = [sub.column("id"), sub.column("v"), sub.column("emitted_at"), sub.column("source")]
+    arrays += [cols[f.name] for f in spec.fields]
+    t = pa.Table.from_arrays(arrays, schema=schema)
+    t = t.append_column(_ITEM, sub.column(_ITEM)).append_column(_POS, sub.column(_POS))
+    return t, ok
+
+
+def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) -> ColumnarBatch:
+    """Validate and columnarise every user record of the batch (the s3 sink's decoder)."""
+    payloads: list[bytes] = []
+    item_of: list[int] = []
+    position: list[int] = []  # index of the payload inside its item
+    poison: list[Poison] = []
+    for item in items:
+        if item.unpacked.error:
+            poison.extend(Poison(item.index, i, p, item.unpacked.error) for i, p in enumerate(item.payloads))
+            continue
+        n = len(item.payloads)
+        payloads.extend(item.payloads)
+        item_of.extend([item.index] * n)
+        position.extend(range(n))
+
+    # Payloads the JSON-lines reader must not see (line breaks, blank): screened in bulk, rarely one by one.
+    slow: list[int] = []
+    fast_idx: list[int] | None = None  # None: every payload takes the fast path
+    joined = b"\n".join(payloads)
+    if joined.count(b"\n") != max(len(payloads) - 1, 0) or b"\r" in joined or b"\n\n" in joined \
+            or (payloads and not (payloads[0].strip() and payloads[-1].strip())):
+        fast_idx = []
+        for i, p in enumerate(payloads):
+            (slow if (b"\n" in p or b"\r" in p or not p.strip()) else fast_idx).append(i)
+    del joined
+    fast_payloads = payloads if fast_idx is None else [payloads[i] for i in fast_idx]
+    chunks: list[tuple[int, pa.Table]] = []
+    bad: list[int] = []
+    if fast_payloads:
+        _parse(fast_payloads, 0, len(fast_payloads), chunks, bad, use_threads)
+    slow.extend(b if fast_idx is None else fast_idx[b] for b in bad)
+
+    tables: dict[str, list[pa.Table]] = {}
+    all_items = pa.array(item_of, pa.int32())
+    for lo, t in chunks:
+        idx = pa.array(range(lo, lo + t.num_rows) if fast_idx is None else fast_idx[lo:lo + t.num_rows], pa.int64())
+        t = t.append_column(_ITEM, pc.take(all_items, idx)).append_column(_POS, idx)
+        types = pc.unique(t.column("type")).to_pylist()
+        for type_ in types:
+            mask = pc.fill_null(pc.equal(t.column("type"), type_), False) if type_ is not None \
+                else pc.is_null(t.column("type"))
+            sub = t.filter(mask)
+            if type_ not in FAST_TYPES:
+                slow.extend(sub.column(_POS).to_pylist())
+                continue
+            lake, ok = _fast_table(type_, sub)
+            good = lake.filter(ok)
+            if good.num_rows:
+                tables.setdefault(TYPES[type_].table, []).append(good)
+            if good.num_rows != lake.num_rows:
+                slow.extend(lake.filter(pc.invert(ok)).column(_POS).to_pylist())
+
+    # Slow path: the contract's own validate() decides, and gives the reason.
+    slow_rows: dict[str, list[dict]] = {}
+    for i in sorted(slow):
+        item = items[item_of[i]]
+        try:
+            rec = validate(payloads[i])
+        except RecordError as e:
+            poison.append(Poison(item.index, position[i], payloads[i], e.reason))
+            continue
+        row = lake_row(rec)
+        row[_ITEM], row[_POS] = item.index, i
+        slow_rows.setdefault(rec.spec.table, []).append(row)
+    for table, rows in slow_rows.items():
+        schema = arrow_schema(table).append(pa.field(_ITEM, pa.int32())).append(pa.field(_POS, pa.int64()))
+        good_rows = []
+        for row in rows:  # a value outside the column type's range (e.g. a 70-bit int) is poison too
+            try:
+                pa.Table.from_pylist([row], schema=schema)
+                good_rows.append(row)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+                poison.append(Poison(item_of[row[_POS]], position[row[_POS]], payloads[row[_POS]],
+                                     f"{table}: value out of range for the lake schema: {e}"))
+        if good_rows:
+            tables.setdefault(table, []).append(pa.Table.from_pylist(good_rows, schema=schema))
+
+    merged = {}
+    for table, parts in tables.items():
+        t = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            t = t.sort_by(_POS)
+        merged[table] = t
+    poison.sort(key=lambda p: (p.item, p.position))
+    return ColumnarBatch(list(items), merged, poison)
+
+
+# ------------------------------------------------------------------------------------------- planning
+
+@dataclass
+class ObjectPlan:
+    """One parquet object to write: a (table, dt) group and the item range its rows came from."""
+
+    table: str
+    dt: str
+    rows: pa.Table  # helper columns still attached
+    items: list[int]  # sorted distinct item indices with rows in this object
+
+    @property
+    def first_item(self) -> int:
+        return self.items[0]
+
+    @property
+    def last_item(self) -> int:
+        return self.items[-1]
+
+    def data(self, before_item: int | None = None) -> pa.Table:
+        t = self.rows
+        if before_item is not None:
+            t = t.filter(pc.less(t.column(_ITEM), before_item))
+        return t.drop_columns([_ITEM, _POS])
+
+
+def plan_objects(batch: ColumnarBatch) -> list[ObjectPlan]:
+    """Group each table's rows by ``dt`` (the UTC date of ``emitted_at``)."""
+    plans = []
+    for table, t in sorted(batch.tables.items()):
+        dts = pc.utf8_slice_codeunits(t.column("emitted_at"), 0, 10)
+        for dt in sorted(pc.unique(dts).to_pylist()):
+            rows = t.filter(pc.equal(dts, dt))
+            items = sorted(pc.unique(rows.column(_ITEM)).to_pylist())
+            plans.append(ObjectPlan(table, dt, rows, items))
+    return plans
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+class LakeSink:
+    """The s3 sink's ``sink(batch) -> {item: error}``: register partitions, write objects, repair on failure."""
+
+    def __init__(self, storage: LakeStorage, catalog: GlueCatalog | None):
+        self.storage, self.catalog = storage, catalog
+
+    def _write(self, plan: ObjectPlan, items: Sequence[BatchItem], before_item: int | None = None) -> str | None:
+        data = plan.data(before_item)
+        if data.num_rows == 0:
+            shard = items[plan.first_item].shard_id
+            self.storage.delete_prefix_matches(plan.table, plan.dt, shard, items[plan.first_item].sequence_number)
+            return None
+        last = plan.last_item if before_item is None else max(i for i in plan.items if i < before_item)
+        first = items[plan.first_item]
+        return self.storage.put_replacing(plan.table, plan.dt, first.shard_id, first.sequence_number,
+                                          items[last].sequence_number, to_parquet(data))
+
+    def __call__(self, batch: ColumnarBatch) -> Mapping[int, BaseException]:
+        items = batch.items
+        plans = plan_objects(batch)
+        if not plans:
+            return {}
+        try:
+            if self.catalog is not None:
+                by_table: dict[str, set[str]] = {}
+                for p in plans:
+                    by_table.setdefault(p.table, set()).add(p.dt)
+                for table, dts in by_table.items():
+                    self.catalog.add_partitions(table, dts)
+        except Exception as e:  # noqa: BLE001 - transient: nothing written yet, retry the whole batch
+            log.exception("partition registration failed")
+            return {i: TransientError(f"glue: {e}") for i in range(len(items))}
+        written, failed = [], []
+        for p in plans:
+            try:
+                self._write(p, items)
+                written.append(p)
+            except Exception as e:  # noqa: BLE001 - transient: reported per item below
+                log.exception("write of %s dt=%s failed", p.table, p.dt)
+                failed.append((p, e))
+        if not failed:
+            return {}
+        k = min(p.first_item for p, _ in failed)
+        err = failed[0][1]
+        try:
+            for p in written:
+                if p.last_item >= k:
+                    self._write(p, items, before_item=k)
+        except Exception as e:  # noqa: BLE001 - cannot narrow: retry everything from the first item
+            log.exception("repair after partial failure failed; failing the whole batch")
+            return {i: TransientError(f"s3: {e}") for i in range(len(items))}
+        return {i: TransientError(f"s3: {err}") for i in range(k, len(items))}

@@ -1,0 +1,249 @@
+"""Dead letters: the message format poison records are parked in, sending them, and redriving them.
+
+Two kinds of message reach a consumer's DLQ (``DynamoSinkDLQ`` / ``S3SinkDLQ``):
+
+* **poison records** dead-lettered by the consumer code itself, one message per user record::
+
+    {"reason": "unsupported version 2 for type artist (supported: [1])", "record": "<payload>",
+     "encoding": "utf-8", "shard_id": "shardId-000000000000", "sequence_number": "4959…",
+     "sub_sequence_number": 3, "partition_key": "3Nrfpe0…", "function": "sori-s3-sink",
+     "failed_at": "2026-11-22T18:00:03Z"}
+
+  ``record`` is the payload as text, or base64 (``"encoding": "base64"``) when it is not UTF-8.
+
+* **on-failure records** sent by the event source mapping when a batch exhausted its retries or aged out
+  (Lambda's shape: ``requestContext`` + ``KinesisBatchInfo{shardId, startSequenceNumber, endSequenceNumber,
+  batchSize, streamArn}``). They carry no payload: redrive reads the range back from the stream.
+
+Redrive puts payloads back on the stream (or hands them straight to a fixed consumer) and deletes each
+message only after that succeeded. Sinks are idempotent on the record id, so a redrive that is interrupted
+and run again, or that overlaps an earlier one, leaves the same result.
+
+>>> m = poison_message(b'{"type":"x"}', reason="unknown type 'x'", shard_id="shardId-0", sequence_number="1",
+...                    sub_sequence_number=None, function="f", failed_at="2026-11-22T00:00:00Z")
+>>> payload_of(m)
+b'{"type":"x"}'
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from sori.records import RecordError, utc_now, validate
+
+log = logging.getLogger(__name__)
+
+#: SQS caps a message (and a SendMessageBatch request) at 256 KiB; stay under it with headroom.
+MAX_BATCH_BYTES = 240 * 1024
+MAX_BATCH_COUNT = 10
+
+
+def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_number: str,
+                   sub_sequence_number: int | None, function: str, partition_key: str = "",
+                   failed_at: str | None = None) -> dict:
+    """The dead-letter message for one user record that can never be processed."""
+    try:
+        text, encoding = payload.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
+    return {"reason": reason, "record": text, "encoding": encoding, "shard_id": shard_id,
+            "sequence_number": sequence_number, "sub_sequence_number": sub_sequence_number,
+            "partition_key": partition_key, "function": function, "failed_at": failed_at or utc_now()}
+
+
+def payload_of(message: Mapping[str, Any]) -> bytes:
+    """The original payload bytes of a poison message."""
+    if message.get("encoding") == "base64":
+        return base64.b64decode(message["record"])
+    return str(message["record"]).encode("utf-8")
+
+
+def is_on_failure_record(message: Mapping[str, Any]) -> bool:
+    """Whether a message is the event source mapping's on-failure record (no payload inside)."""
+    return "KinesisBatchInfo" in message
+
+
+class DeadLetterQueue:
+    """Sends dead-letter messages to one SQS queue.
+
+    >>> dlq = DeadLetterQueue("")  # no queue configured: sending raises, nothing is silently dropped
+    """
+
+    def __init__(self, queue_url: str, client=None):
+        self.queue_url = queue_url
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, messages: list[dict]) -> list[int]:
+        """Send messages (batched by count and size); return the indices that could not be sent.
+
+        Raises ``RuntimeError`` when no queue is configured: poison must never vanish quietly.
+        """
+        if not messages:
+            return []
+        if not self.queue_url:
+            raise RuntimeError("no dead-letter queue configured (SORI_DLQ_URL)")
+        failed: list[int] = []
+        for chunk in _chunks([json.dumps(m, ensure_ascii=False) for m in messages]):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in chunk]
+            try:
+                resp = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) these items
+                log.exception("dead-letter send failed")
+                failed.extend(i for i, _ in chunk)
+                continue
+            failed.extend(int(f["Id"]) for f in resp.get("Failed", ()))
+        return sorted(failed)
+
+
+def _chunks(bodies: list[str]) -> Iterable[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    size = 0
+    for i, body in enumerate(bodies):
+        n = len(body.encode("utf-8"))
+        if chunk and (len(chunk) == MAX_BATCH_COUNT or size + n > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((i, body))
+        size += n
+    if chunk:
+        yield chunk
+
+
+# ------------------------------------------------------------------ redrive
+
+@dataclass
+class RedriveReport:
+    received: int = 0
+    redriven: int = 0  # user records (or stream records, for on-failure messages) sent on
+    deleted: int = 0  # messages removed from the DLQ
+    still_poison: list[str] = field(default_factory=list)  # reasons of records that still fail validation
+    failed: int = 0  # messages left in the queue because sending them on failed
+
+    def as_dict(self) -> dict:
+        return {"received": self.received, "redriven": self.redriven, "deleted": self.deleted,
+                "still_poison": len(self.still_poison), "failed": self.failed}
+
+
+#: ``(partition_key, payload)`` pairs → sends them on; raises on failure.
+Sender = Callable[[list[tuple[str, bytes]]], None]
+
+
+def stream_sender(stream_name: str, client=None) -> Sender:
+    """A sender that puts payloads back on the Kinesis stream (retrying failed entries)."""
+    import boto3
+
+    kinesis = client or boto3.client("kinesis")
+
+    def send(items: list[tuple[str, bytes]]) -> None:
+        for start in range(0, len(items), 500):
+            pending = [{"PartitionKey": pk or "sori", "Data": data} for pk, data in items[start:start + 500]]
+            for attempt in range(6):
+                resp = kinesis.put_records(StreamName=stream_name, Records=pending)
+                if not resp.get("FailedRecordCount"):
+                    break
+                pending = [e for e, r in zip(pending, resp["Records"]) if r.get("ErrorCode")]
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            else:
+                raise RuntimeError(f"{len(pending)} records could not be put back on {stream_name}")
+
+    return send
+
+
+def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_seq: str) -> list[dict]:
+    """Kinesis records ``start_seq..end_seq`` of one shard (still retained), boto3-shaped."""
+    it = kinesis.get_shard_iterator(StreamARN=stream_arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                    StartingSequenceNumber=start_seq)["ShardIterator"]
+    out: list[dict] = []
+    end = int(end_seq)
+    for _ in range(10_000):
+        resp = kinesis.get_records(ShardIterator=it, Limit=1000, StreamARN=stream_arn)
+        for r in resp["Records"]:
+            if int(r["SequenceNumber"]) > end:
+                return out
+            out.append(r)
+        it = resp.get("NextShardIterator")
+        if not it or (not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0):
+            break
+    return out
+
+
+def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, max_messages: int | None = None,
+            revalidate: bool = True) -> RedriveReport:
+    """Replay dead-lettered records through ``send`` and delete each message once it is sent on.
+
+    Poison messages whose payload still fails the (fixed) record contract are left in the queue (made
+    visible again) and counted in ``still_poison`` when ``revalidate`` is set — replaying them would only
+    bounce them back. On-failure messages are resolved by reading their sequence range from the stream.
+    """
+    import boto3
+
+    sqs = sqs or boto3.client("sqs")
+    report = RedriveReport()
+    while max_messages is None or report.received < max_messages:
+        n = 10 if max_messages is None else min(10, max_messages - report.received)
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
+                                   VisibilityTimeout=60).get("Messages", [])
+        if not msgs:
+            break
+        report.received += len(msgs)
+        done, keep = [], []
+        for m in msgs:
+            try:
+                body = json.loads(m["Body"])
+                items = _items_of(body, kinesis)
+            except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
+                log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
+                keep.append(m)
+                report.failed += 1
+                continue
+            if revalidate and not is_on_failure_record(body):
+                try:
+                    validate(items[0][1])
+                except RecordError as e:
+                    report.still_poison.append(e.reason)
+                    keep.append(m)
+                    continue
+            try:
+                send(items)
+            except Exception as e:  # noqa: BLE001 - left in the queue for the next redrive
+                log.warning("redrive send failed: %s", e)
+                keep.append(m)
+                report.failed += 1
+                continue
+            report.redriven += len(items)
+            done.append(m)
+        for start in range(0, len(done), 10):
+            chunk = done[start:start + 10]
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+            report.deleted += len(chunk)
+        for m in keep:  # visible again at once, for a later redrive after the next fix
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                          VisibilityTimeout=0)
+        if keep and not done:
+            break  # nothing left that this redrive can move
+    return report
+
+
+def _items_of(body: Mapping[str, Any], kinesis) -> list[tuple[str, bytes]]:
+    if is_on_failure_record(body):
+        import boto3
+
+        info = body["KinesisBatchInfo"]
+        kinesis = kinesis or boto3.client("kinesis")
+        recs = read_stream_range(kinesis, info["streamArn"], info["shardId"], info["startSequenceNumber"],
+                                 info["endSequenceNumber"])
+        return [(r["PartitionKey"], r["Data"]) for r in recs]
+    return [(body.get("partition_key") or "", payload_of(body))]
