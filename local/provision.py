@@ -23,11 +23,24 @@ The steps mirror ``sam package && sam deploy``, offline::
 7. read back what moto holds and return it (:func:`describe`): functions with their resolved environment, the
    event source mappings with every retry/bisect/destination knob, schedules, the HTTP route, outputs.
 
-moto facts this relies on (moto 5.2.5): CloudFormation skips unknown types with a warning and drops any property
-that Refs them (hence the pre-substitution); ``/aws/...`` SSM names are reserved, so the public layer-ARN parameters
-the template defaults to are mirrored under ``/<stack>/ssm-mirror/aws/...`` and passed as parameter overrides,
-their value a stand-in layer published in moto (locally the venv provides pandas/Powertools); moto's Lambda refuses
-unknown layer ARNs, which is why stand-ins are needed at all.
+moto 5.2.5 gaps this works around (each in one place, named after what it fixes):
+
+* CloudFormation skips unknown types (Secrets Manager, Glue, Athena, API Gateway v2, Scheduler, S3 bucket policies)
+  with a warning and silently drops any property that Refs them -> :data:`SELF_PROVISIONED` + pre-substitution;
+* ``Fn::If`` yielding ``AWS::NoValue`` inside a list becomes ``None`` and crashes IAM -> :func:`fold_conditions`
+  (conditions depend on parameters only, so folding them first is what CloudFormation computes anyway);
+* ``/aws/...`` SSM names are reserved and moto resolves SSM-typed parameter *defaults* before overrides -> the public
+  layer-ARN parameters are mirrored under ``/<stack>/ssm-mirror/aws/...`` (defaults rewritten in the stack body),
+  their value a stand-in layer published in moto, because moto's Lambda refuses unknown layer ARNs (locally the
+  venv provides pandas/Powertools);
+* created-but-partial types (stream mode/encryption, TTL/PITR, bucket settings, function layers) -> :data:`GAP_FILLERS`;
+* layer versions get a generated name and no physical id; Ref to one is garbage -> :func:`_missing_physical_id`;
+* ApiGatewayV2 ``ImportApi`` is not implemented, ``ReimportApi`` is -> create an empty API and reimport the body;
+* moto evaluates bucket policies and the endpoint is plain HTTP -> the deny-without-TLS statement is left out locally.
+
+moto cannot run Lambda code (no Docker): nothing invokes through it. The S3 notification is still configured (so the
+deployed truth is visible); moto tries and fails to invoke on a matching PUT and logs it; ``local/`` runners call the
+handlers in-process instead, from this module's description of the stack.
 """
 from __future__ import annotations
 
@@ -634,6 +647,9 @@ def deploy(endpoint_url: str, region: str = DEFAULT_REGION, stack_name: str = DE
     overrides = dict(overrides or {})
     c = Ctx(endpoint_url, region)
     account = c("sts").get_caller_identity()["Account"]
+    if any(st["StackName"] == stack_name for st in c("cloudformation").list_stacks()["StackSummaries"]
+           if st["StackStatus"] != "DELETE_COMPLETE"):
+        raise RuntimeError(f"stack {stack_name} already exists in {endpoint_url}; deploy into a fresh moto")
     artifacts = f"{stack_name}-artifacts-{account}"
     _ensure_bucket(c, artifacts)
 

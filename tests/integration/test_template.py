@@ -219,3 +219,9 @@ def test_write_secrets_merges_values(aws):
         {"secret": "kakao"}
     with pytest.raises(KeyError):
         write_secrets(aws, d, {"TopTracksTable": {"x": 1}})
+
+
+def test_deploying_twice_is_refused_clearly(aws):
+    deploy(aws, stack_name="sori-twice")
+    with pytest.raises(RuntimeError, match="already exists"):
+        deploy(aws, stack_name="sori-twice")
