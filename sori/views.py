@@ -256,3 +256,50 @@ def deploy_athena(views: Sequence[View] | None = None, *, settings: Any = None, 
                                               wait=True, boto3_session=boto3_session)
         ids.append(res["QueryExecutionId"])
     return ids
+
+
+# ---------------------------------------------------------------------------------------------- portability
+
+#: Functions documented with the same meaning in Trino (Athena engine v3) and DuckDB. A view may call only
+#: these (``CAST``/``EXTRACT``/``UNNEST`` are syntax in both). Extend deliberately, after checking both manuals.
+COMMON_FUNCTIONS = frozenset({
+    "avg", "cardinality", "cast", "coalesce", "count", "count_if", "date_trunc", "dense_rank", "extract",
+    "greatest", "least", "lower", "max", "min", "nullif", "rank", "round", "row_number", "stddev_samp", "substr",
+    "sum", "unnest", "upper", "abs", "sqrt", "ln", "power", "length", "trim", "replace", "strpos",
+})
+
+#: Constructs one engine has and the other lacks (or reads differently), with what to write instead.
+_NOT_PORTABLE = [
+    (re.compile(r"::"), "`::` casts are not Trino: use CAST(x AS type)"),
+    (re.compile(r"\bQUALIFY\b", re.I), "QUALIFY is DuckDB-only: filter a ROW_NUMBER() in an outer query"),
+    (re.compile(r"\bILIKE\b", re.I), "ILIKE is DuckDB-only: use lower(x) LIKE …"),
+    (re.compile(r"\*\s*(EXCLUDE|REPLACE)\b", re.I), "SELECT * EXCLUDE/REPLACE is DuckDB-only: list the columns"),
+    (re.compile(r"\b(GROUP|ORDER)\s+BY\s+ALL\b", re.I), "GROUP/ORDER BY ALL is DuckDB-only: name the columns"),
+    (re.compile(r"//"), "`//` integer division is DuckDB-only: CAST to DOUBLE and divide"),
+    (re.compile(r"\*\*"), "`**` is DuckDB-only: use power(x, y)"),
+    (re.compile(r"\{"), "struct/map literals differ between the engines"),
+    (re.compile(r"\bFROM\s+'", re.I), "reading files in FROM is DuckDB-only: read lake tables"),
+    (re.compile(r"\bSELECT\s+FROM\b|^\s*FROM\b", re.I), "FROM-first / empty SELECT is DuckDB-only"),
+    (re.compile(r"\bUSING\s+SAMPLE\b|\bTABLESAMPLE\b", re.I), "sampling syntax differs between the engines"),
+]
+
+
+def functions_called(sql: str) -> list[str]:
+    """Lower-cased names written as calls (``name(`` with no space; alias column lists take a space)."""
+    body = _STRING.sub("''", strip_comments(sql))
+    return sorted({m.group(1).lower() for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", body)})
+
+
+def portability_problems(sql: str) -> list[str]:
+    """Reasons a view's SQL may not run the same on Trino and DuckDB (empty when none is found).
+
+    >>> portability_problems("SELECT x::int FROM t QUALIFY row_number() OVER () = 1")[:1]
+    ['`::` casts are not Trino: use CAST(x AS type)']
+    >>> portability_problems("SELECT list_sort(a) FROM t")
+    ['list_sort() is not in COMMON_FUNCTIONS (a function both Trino and DuckDB document)']
+    """
+    body = _STRING.sub("''", strip_comments(sql))
+    problems = [why for rx, why in _NOT_PORTABLE if rx.search(body)]
+    problems += [f"{fn}() is not in COMMON_FUNCTIONS (a function both Trino and DuckDB document)"
+                 for fn in functions_called(sql) if fn not in COMMON_FUNCTIONS]
+    return problems
