@@ -176,7 +176,10 @@ class LocalStack:
                                       function_name=fn["name"], static_dir=static if static.exists() else None)
         self._webhook.start()
 
+        self._control = ControlServer(self).start()
+
         self.info = {
+            "control": self._control.url,
             "ready": True, "pid": os.getpid(), "mode": self.mode, "started_at": time.time(),
             "aws": aws, "mysql": mysql_url, "spotify": self._emulator.url,
             "chatbot": self._webhook.url + self._webhook.route, "chat_page": self._webhook.url + "/",
@@ -185,20 +188,23 @@ class LocalStack:
         }
 
     def stop(self) -> None:
-        for part in (self._webhook, self._runner, self._emulator, self._moto):
+        for part in (self._control, self._webhook, self._runner, self._emulator, self._moto):
             if part is not None:
                 try:
                     part.stop()
                 except Exception as e:  # keep stopping the rest
                     print(f"stop {type(part).__name__}: {e}", file=sys.stderr)
-        self._webhook = self._runner = self._emulator = self._moto = None
+        self._control = self._webhook = self._runner = self._emulator = self._moto = None
         from local import mariadb
 
         mariadb.stop_if_started_here()  # a throwaway this process started; never a server someone else runs
 
-    def drain(self, timeout: float = 120.0) -> None:
-        """Return once every record put so far has been processed (or dead-lettered)."""
-        self._runner.drain(timeout=timeout)
+    def drain(self, timeout: float = 120.0) -> bool:
+        """Return once every record put so far has been processed (or dead-lettered); False on timeout."""
+        return self._runner.drain(timeout=timeout)
+
+    def runner_status(self) -> dict:
+        return self._runner.status() if self._runner else {}
 
     def __enter__(self) -> "LocalStack":
         self.start()
@@ -206,6 +212,76 @@ class LocalStack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class ControlServer:
+    """Loopback control plane of a running stack, for CLI commands in other processes.
+
+    ``POST /drain?timeout=S`` → ``{"drained": bool, "status": {...}}``; ``GET /status`` → the mapping runner's status.
+    """
+
+    def __init__(self, stack: "LocalStack"):
+        self.stack = stack
+        self._httpd = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "ControlServer":
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        stack = self.stack
+
+        class _H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _json(self, status: int, obj: Any) -> None:
+                body = json.dumps(obj, default=str).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if urlsplit(self.path).path == "/status":
+                    return self._json(200, stack.runner_status())
+                self._json(404, {"message": "Not Found"})
+
+            def do_POST(self):
+                u = urlsplit(self.path)
+                if u.path != "/drain":
+                    return self._json(404, {"message": "Not Found"})
+                timeout = float((parse_qs(u.query).get("timeout") or ["120"])[0])
+                try:
+                    drained = stack.drain(timeout=timeout)
+                except Exception as e:  # report, never kill the control plane
+                    return self._json(500, {"drained": False, "error": f"{type(e).__name__}: {e}"})
+                self._json(200, {"drained": drained, "status": stack.runner_status()})
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, name="control", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+
+def drain_remote(info: dict, timeout: float = 300.0) -> dict:
+    """Ask a running stack (``sori up``) to drain: returns once every record put so far is processed."""
+    import urllib.request
+
+    req = urllib.request.Request(f"{info['control']}/drain?timeout={timeout}", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=timeout + 30) as r:
+        return json.loads(r.read())
 
 
 # -- the supervisor process behind `sori up` -----------------------------------------------------------
