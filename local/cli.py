@@ -66,11 +66,14 @@ def _print_status(info: dict, as_json: bool) -> None:
 @app.command()
 def demo(keep: bool = typer.Option(False, "--keep", help="Leave the stack running afterwards."),
          mode: str = typer.Option("extended", help="Spotify emulator mode: extended | development"),
-         artist: str = typer.Option("BTS", help="Who to ask the chatbot about at the end.")) -> None:
+         artist: str = typer.Option("BTS", help="Who to ask the chatbot about at the end."),
+         limit: int = typer.Option(0, help="Refresh at most this many catalog artists (0 = the whole catalog)."),
+         out: str = typer.Option("", "--out", help="Dashboard file (default .sori/report.html).")) -> None:
     """The whole flow on the embedded stack: producers → Kinesis → sinks → related → chatbot (+ dashboard)."""
     from local.demo import run_demo
 
-    code = run_demo(keep=keep, mode=mode, artist=artist, console=console)
+    code = run_demo(keep=keep, mode=mode, artist=artist, limit=limit or None, console=console,
+                    dashboard=out or None)
     raise typer.Exit(code)
 
 
