@@ -22,8 +22,9 @@ Per Kinesis mapping and shard, exactly Lambda's documented behaviour:
 * after ``maximum_retry_attempts`` retries (-1: forever), or once records are older than
   ``maximum_record_age_s``, the batch is skipped and Lambda's on-failure record (``requestContext``,
   ``responseContext``, ``KinesisBatchInfo``) goes to ``on_failure_queue_url``;
-* checkpoints are durable (a JSON file, default ``.sori/checkpoints.json``): a restart resumes after the last
-  processed record; ``starting_position`` applies only to shards with no checkpoint.
+* checkpoints are durable (a JSON file, default ``.sori/checkpoints/kinesis.json``): a restart resumes after
+  the last processed record; ``starting_position`` applies only to shards with no checkpoint. Another process
+  can wait on them: :func:`wait_drained` (what ``sori drain`` does against the running stack).
 
 SQS mappings (``queue_url``; RefreshQueue → CatalogFunction) receive up to ``batch_size`` messages, delete
 those that succeeded (all on success, all but the reported ones with ``report_batch_item_failures``), and
@@ -49,6 +50,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+
+from local.lambda_context import LocalLambdaContext
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +83,6 @@ def sqs_event_record(msg: Mapping[str, Any], queue_arn: str, region: str = "ap-n
                            "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", "")},
             "messageAttributes": {}, "md5OfBody": msg.get("MD5OfBody", ""), "eventSource": "aws:sqs",
             "eventSourceARN": queue_arn, "awsRegion": region}
-
-
-@dataclass
-class LambdaContext:
-    """Enough of Lambda's context object for Powertools and our handlers."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = ""
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    timeout_s: float = 900.0
-    _start: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self._start)) * 1000))
 
 
 # ------------------------------------------------------------------------------------------- synthetic data
@@ -229,6 +217,17 @@ class Checkpoints:
             os.replace(tmp, self.path)
 
 
+def checkpoint_file(path: str | os.PathLike | None = None, directory: str | os.PathLike | None = None) -> Path:
+    """Where checkpoints live: ``path``, else ``<directory>/kinesis.json``, else ``$SORI_HOME/checkpoints/…``."""
+    if path:
+        return Path(path)
+    if directory is None:
+        from local.stack import sori_home
+
+        directory = sori_home() / "checkpoints"
+    return Path(directory) / "kinesis.json"
+
+
 def import_handler(dotted: str) -> Handler:
     module, _, attr = dotted.rpartition(".")
     return getattr(importlib.import_module(module), attr)
@@ -257,13 +256,15 @@ class MappingRunner:
     """Emulates every event source mapping of a deployed stack (see module docstring)."""
 
     def __init__(self, deployed: Mapping[str, Any], handlers: Mapping[str, Handler] | None = None, *,
-                 checkpoint_path: str | os.PathLike = ".sori/checkpoints.json", poll_interval_s: float = 0.25,
+                 checkpoint_path: str | os.PathLike | None = None, checkpoint_dir: str | os.PathLike | None = None,
+                 poll_interval_s: float = 0.25,
                  clock: Callable[[], float] = time.time, region: str | None = None, kinesis=None, sqs=None):
         self.deployed = deployed
         self.functions: Mapping[str, Mapping[str, Any]] = deployed.get("functions", {})
-        self.mappings = [MappingConfig.from_dict(m) for m in deployed.get("event_source_mappings", ())]
+        self.mappings = [MappingConfig.from_dict(m) for m in deployed.get("event_source_mappings", ())
+                         if m.get("enabled", True)]
         self._handlers = dict(handlers or {})
-        self.checkpoints = Checkpoints(checkpoint_path)
+        self.checkpoints = Checkpoints(checkpoint_file(checkpoint_path, checkpoint_dir))
         self.poll_interval_s, self.clock = poll_interval_s, clock
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-northeast-2"
         self._kinesis, self._sqs = kinesis, sqs
@@ -305,8 +306,8 @@ class MappingRunner:
         spec = self.functions.get(function, {})
         env = {**{k: str(v) for k, v in (spec.get("environment") or {}).items()},
                "AWS_LAMBDA_FUNCTION_NAME": spec.get("name", function)}
-        ctx = LambdaContext(function_name=spec.get("name", function),
-                            invoked_function_arn=f"arn:aws:lambda:{self.region}:123456789012:function:{spec.get('name', function)}")
+        ctx = LocalLambdaContext(function_name=spec.get("name", function), region=self.region,
+                                 timeout_s=float(spec.get("timeout") or 900), memory_limit_in_mb=int(spec.get("memory") or 512))
         with self._invoke_lock:
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
@@ -538,11 +539,6 @@ class MappingRunner:
             if len(done) < len(msgs):
                 return handled  # failed messages stay invisible until their timeout
 
-    def _sqs_pending(self, m: MappingConfig) -> int:
-        a = self.sqs.get_queue_attributes(QueueUrl=m.queue_url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        return int(a.get("ApproximateNumberOfMessages", 0)) + int(a.get("ApproximateNumberOfMessagesNotVisible", 0))
-
     # -- driving -------------------------------------------------------------------------------------
     def poll_once(self, *, flush: bool = False) -> int:
         """One pass over every mapping; return the number of records/messages handled."""
@@ -595,14 +591,51 @@ class MappingRunner:
         return False
 
     def _caught_up(self) -> bool:
-        for m in self.mappings:
-            if m.is_sqs:
-                if self._sqs_pending(m):
-                    return False
-            elif any(st.buffer for st in self._shards.get(m.key, {}).values()):
-                return False
-        return True
+        return not any(pending(self.mappings, self.checkpoints, kinesis=self.kinesis, sqs=self.sqs).values())
 
     def status(self) -> dict:
         return {"mappings": {m.key: vars(self.stats[m.key]) for m in self.mappings},
                 "checkpoints": self.checkpoints.data, "errors": self.errors[-5:]}
+
+
+# ------------------------------------------------------------------------------------------- drained?
+
+def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kinesis, sqs) -> dict[str, int]:
+    """Per mapping: records after the checkpoint (0 or 1: existence is enough) or messages in the queue."""
+    out: dict[str, int] = {}
+    for m in mappings:
+        if m.is_sqs:
+            a = sqs.get_queue_attributes(QueueUrl=m.queue_url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            out[m.key] = int(a.get("ApproximateNumberOfMessages", 0)) + int(a.get("ApproximateNumberOfMessagesNotVisible", 0))
+            continue
+        stream = {"StreamARN": m.source_arn} if m.source_arn else {"StreamName": m.stream_name}
+        n = 0
+        for shard in kinesis.list_shards(**stream)["Shards"]:
+            seq = checkpoints.get(m.key, shard["ShardId"])
+            kw = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": seq} if seq else {
+                "ShardIteratorType": "TRIM_HORIZON"}
+            it = kinesis.get_shard_iterator(**stream, ShardId=shard["ShardId"], **kw)["ShardIterator"]
+            n += len(kinesis.get_records(ShardIterator=it, Limit=1, **({"StreamARN": m.source_arn} if m.source_arn else {}))["Records"])
+        out[m.key] = n
+    return out
+
+
+def wait_drained(deployed: Mapping[str, Any], *, checkpoint_path: str | os.PathLike | None = None,
+                 checkpoint_dir: str | os.PathLike | None = None, timeout: float = 120,
+                 poll_s: float = 0.25) -> bool:
+    """From another process: wait until the runner's checkpoints reached every stream's latest record
+    and every SQS source is empty. True when drained, False on timeout."""
+    import boto3
+
+    mappings = [MappingConfig.from_dict(m) for m in deployed.get("event_source_mappings", ()) if m.get("enabled", True)]
+    region = deployed.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "ap-northeast-2"
+    kinesis, sqs = boto3.client("kinesis", region_name=region), boto3.client("sqs", region_name=region)
+    path = checkpoint_file(checkpoint_path, checkpoint_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        if not any(pending(mappings, Checkpoints(path), kinesis=kinesis, sqs=sqs).values()):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)

@@ -14,6 +14,8 @@ the per-user-record hot path. A user record that can never succeed (bad JSON, un
 schema violation, corrupt aggregate) goes to the DLQ with its payload, shard, sequence numbers and reason.
 A transient failure (sink write, DLQ send) marks its item failed; Lambda resumes from the lowest failed
 sequence number, so that item and everything after it are retried and everything before is checkpointed.
+Consumers therefore report *every* item from the lowest failed one on, and sink nothing from those items
+(a DLQ failure at item k truncates the batch before the sink runs): what the retry writes, it writes once.
 
 Decoders are pluggable: :func:`decode_rows` (per-record ``validate``, for sinks that need Python objects)
 here, and the columnar one in ``consumers.s3_sink.logic`` for the parquet hot path. This module imports no
@@ -80,9 +82,16 @@ class RowBatch:
     poison: list[Poison] = field(default_factory=list)
 
 
+    def before(self, item: int) -> "RowBatch":
+        """The batch without the records of items ``item`` and later (they will be retried)."""
+        return RowBatch(self.items, [(i, r) for i, r in self.records if i < item], self.poison)
+
+
 class DecodedBatch(Protocol):
     items: list[BatchItem]
     poison: list[Poison]
+
+    def before(self, item: int) -> "DecodedBatch": ...
 
 
 def unpack_items(event: Mapping[str, Any]) -> list[BatchItem]:
@@ -159,6 +168,11 @@ def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue, decod
     items = unpack_items(event)
     batch = decoder(items)
     failed = dict(dead_letter(batch, dlq, function_name(context)))
+    if failed:  # the mapping resumes at the lowest failed item: sink only what comes before it
+        k = min(failed)
+        err = failed[k]
+        failed = {i: failed.get(i, err) for i in range(k, len(items))}
+        batch = batch.before(k)
     for i, err in sink(batch).items():
         failed.setdefault(i, err)
     return partial_response(event, failed, context)

@@ -30,7 +30,8 @@ import pyarrow.json as pj
 
 from sori.consumer import BatchItem, Poison, TransientError
 from sori.lake import GlueCatalog, LakeStorage, arrow_schema, arrow_type, to_parquet
-from sori.records import ENVELOPE_COLUMNS, SUPPORTED_VERSIONS, TYPES, RecordError, lake_row, validate
+from sori import records as contract
+from sori.records import TYPES, RecordError, lake_row, validate
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,11 @@ class ColumnarBatch:
     @property
     def rows(self) -> int:
         return sum(t.num_rows for t in self.tables.values())
+
+    def before(self, item: int) -> "ColumnarBatch":
+        """The batch without the rows of items ``item`` and later (they will be retried)."""
+        tables = {n: t.filter(pc.less(t.column(_ITEM), item)) for n, t in self.tables.items()}
+        return ColumnarBatch(self.items, {n: t for n, t in tables.items() if t.num_rows}, self.poison)
 
 
 # ------------------------------------------------------------------------------------------- decoding
@@ -112,7 +118,7 @@ def _fast_table(type_: str, sub: pa.Table) -> tuple[pa.Table, pa.Array]:
     spec = TYPES[type_]
     data = sub.column("data")
     cols = {f.name: pc.struct_field(data, f.name) for f in spec.fields}
-    ok = pc.and_(pc.is_valid(data), pc.is_in(sub.column("v"), pa.array(sorted(SUPPORTED_VERSIONS), pa.int64())))
+    ok = pc.and_(pc.is_valid(data), pc.is_in(sub.column("v"), pa.array(sorted(contract.SUPPORTED_VERSIONS), pa.int64())))
     for name in ("id", "emitted_at", "source"):
         ok = pc.and_(ok, pc.greater(pc.utf8_length(sub.column(name)), 0))
     ok = pc.and_(ok, _ts_ok(sub.column("emitted_at")))
