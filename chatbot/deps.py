@@ -120,12 +120,23 @@ class LiveBackend:
 
         return ArtistStore(self._conn()).add_alias(alias_norm, artist_id, source)
 
+    def _aws_client(self, service: str):
+        """A boto3 client with short timeouts and one retry: the request's deadline, not boto's, decides."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(service, region_name=self.settings.region,
+                            config=Config(connect_timeout=1, read_timeout=1.5,
+                                          retries={"max_attempts": 2, "mode": "standard"},
+                                          max_pool_connections=16))
+
     # -- DynamoDB -----------------------------------------------------------------------------------------------
     def top_tracks(self, artist_id: str, limit: int) -> list[dict]:
         if self._top_tracks_store is None:
             from sori.stores.dynamo import TopTracksStore
 
-            self._top_tracks_store = TopTracksStore(self.settings.top_tracks_table)
+            self._top_tracks_store = TopTracksStore(self.settings.top_tracks_table,
+                                                    client=self._aws_client("dynamodb"))
         return list(self._top_tracks_store.top_tracks(artist_id, limit=limit))
 
     # -- SQS -------------------------------------------------------------------------------------------------
@@ -133,11 +144,7 @@ class LiveBackend:
         if not self.settings.refresh_queue_url:
             raise RuntimeError("SORI_REFRESH_QUEUE_URL is not set")
         if self._sqs is None:
-            import boto3
-            from botocore.config import Config
-
-            self._sqs = boto3.client("sqs", region_name=self.settings.region,
-                                     config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
+            self._sqs = self._aws_client("sqs")
         self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
                                MessageBody=json.dumps({"artist_ids": list(artist_ids)}))
 

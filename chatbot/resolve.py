@@ -154,11 +154,14 @@ class Candidate:
 @dataclass(frozen=True)
 class Resolution:
     """``kind``: ``artist`` (sure: ``best``), ``ambiguous`` (``candidates`` to offer), ``unknown`` (search
-    ``query``), ``empty`` (nothing that could be a name)."""
+    ``query``), ``empty`` (nothing that could be a name). ``partial``: the name found covers only part of
+    what was said ("Boy With Luv (feat. Halsey)" holds the name Halsey, but may be a song title): worth a
+    search for the whole text before settling."""
 
     kind: str
     query: str = ""
     candidates: tuple[Candidate, ...] = ()
+    partial: bool = False
 
     @property
     def best(self) -> Candidate | None:
@@ -381,7 +384,9 @@ def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
                 for how, ids in (("exact", index.exact(key)), ("alias", index.alias(key))):
                     for aid in ids:
                         rank = (marked or attached, len(key), _HOW_RANK[how], -i)
-                        cand = Candidate(aid, index.name(aid), 100.0, how, True, {"key": key})
+                        rest = toks[:i] + toks[j:]
+                        partial = any(not t.filler for t in rest)
+                        cand = Candidate(aid, index.name(aid), 100.0, how, True, {"key": key, "partial": partial})
                         if aid not in best or rank > best[aid][0]:
                             best[aid] = (rank, cand)
     ranked = sorted(best.values(), key=lambda rc: rc[0], reverse=True)
@@ -400,9 +405,10 @@ def resolve(utterance: str, index: NameIndex) -> Resolution:
         top = found[0]
         # Several artists share the very same key (two artists called "Rain"): let the user pick.
         same = [c for c in found if c.detail.get("key") == top.detail.get("key")]
+        partial = bool(top.detail.get("partial"))
         if len(same) > 1:
-            return Resolution("artist", query, tuple(same[:MAX_CANDIDATES]))
-        return Resolution("artist", query, (top,))
+            return Resolution("artist", query, tuple(same[:MAX_CANDIDATES]), partial)
+        return Resolution("artist", query, (top,), partial)
 
     qn = normalize(query)
     if not qn:
@@ -448,12 +454,14 @@ def _artist_cand(a: Mapping, how: str, index: NameIndex, score: float = 100.0, *
     return Candidate(aid, str(a.get("name") or aid), score, how, aid in index, {"artist": dict(a), **detail})
 
 
-def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mapping], index: NameIndex) -> SearchVerdict:
+def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mapping], index: NameIndex, *,
+                 also: Sequence[str] = ()) -> SearchVerdict:
     """Decide what a Spotify search (``artists``/``tracks``: Web API objects, best first) found for ``query``.
 
     Clear matches only: an artist whose normalised name *is* the query; a Hangul query whose consonant skeleton
     agrees with the top artist (confirms the alias); a track whose title *is* the query (its first artist).
-    Everything else is a candidate to ask about — never a row to insert.
+    Everything else is a candidate to ask about — never a row to insert. ``also``: other spellings of the
+    request that a name or title may equal (the whole utterance, when ``query`` is its core).
 
     >>> idx = NameIndex([])
     >>> v = judge_search("blackpink", [{"id": "x", "name": "BLACKPINK"}], [], idx); (v.match.name, v.match.known)
@@ -464,12 +472,13 @@ def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mappin
     True
     """
     qn = normalize(query)
+    forms = {qn} | {f for f in (normalize(x) for x in also) if f}
     artists = [a for a in artists if isinstance(a, Mapping) and a.get("id") and a.get("name")]
     tracks = [t for t in tracks if isinstance(t, Mapping) and t.get("name") and t.get("artists")]
     if not qn:
         return SearchVerdict()
     for a in artists:
-        if normalize(str(a["name"])) == qn:
+        if normalize(str(a["name"])) in forms:
             return SearchVerdict(_artist_cand(a, "search", index))
     if artists and contains_hangul(qn) and not contains_hangul(normalize(str(artists[0]["name"]))):
         top = artists[0]
@@ -477,7 +486,7 @@ def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mappin
         if len(sq) >= 2 and len(sn) >= 2 and fuzz.ratio(sq, sn) >= SKELETON_CONFIRM:
             return SearchVerdict(_artist_cand(top, "search", index), alias=qn)
     for t in tracks:
-        if normalize(str(t["name"])) == qn:
+        if normalize(str(t["name"])) in forms:
             first = t["artists"][0]
             if isinstance(first, Mapping) and first.get("id") and first.get("name"):
                 return SearchVerdict(_artist_cand(first, "track", index, track=t.get("name")))

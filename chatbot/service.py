@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 RELATED_LIMIT = 10  # related rows read: 4 in the carousel, the rest as quick replies
 SEARCH_CAP_S = 1.5  # one Spotify search may take at most this much of the budget
+PARTIAL_SEARCH_CAP_S = 0.8  # the optional whole-text search when a name covers only part of the message
 REFRESH_EVERY_S = 600.0  # ask the pipeline to refresh one artist at most this often per container
 ALIAS_MAX_LEN = 64
 EXAMPLE_NAMES = ("BTS", "BLACKPINK", "IU", "TWICE", "NewJeans", "Ed Sheeran", "Taylor Swift", "SEVENTEEN",
@@ -143,6 +144,10 @@ class _Answer:
         if res.kind == "artist":
             best = res.best
             assert best is not None
+            if res.partial and not extra_id:
+                better = self._whole_text_match(utt, index)
+                if better is not None:
+                    best = better
             self._learn_from_extra(best.artist_id, index)
             return self._artist_reply(best.artist_id, best.how, known=True)
         return self._search(res, index)
@@ -212,7 +217,7 @@ class _Answer:
             raise
         artists = found.get("artists") or []
         tracks = found.get("tracks") or []
-        verdict = judge_search(query, artists, tracks, index)
+        verdict = judge_search(query, artists, tracks, index, also=[self.req.utterance])
         m = verdict.match
         if m is not None:
             self.notes.append(f"search match via {m.how}")
@@ -226,6 +231,23 @@ class _Answer:
         if cands:
             return self._did_you_mean(query, cands[:MAX_CANDIDATES])
         return self._not_found(query, index)
+
+    def _whole_text_match(self, utterance: str, index: NameIndex) -> Candidate | None:
+        """The name found covers only part of the text: is the whole text a song title (or a longer name) that
+        Spotify knows *and* we have? Best effort within :data:`PARTIAL_SEARCH_CAP_S`; None keeps the local match."""
+        text = " ".join(utterance.split())[:200]
+        try:
+            found = self.deadline.run("search_whole", self.backend.search, text, "artist,track",
+                                      min(PARTIAL_SEARCH_CAP_S, self.deadline.remaining()), cap=PARTIAL_SEARCH_CAP_S)
+        except (SearchUnavailable, DeadlineExceeded) as e:
+            self.notes.append(f"whole-text search skipped: {e!r}")
+            return None
+        verdict = judge_search(text, found.get("artists") or [], found.get("tracks") or [], index)
+        m = verdict.match
+        if m is not None and m.known:
+            self.notes.append(f"whole text matched via {m.how}")
+            return m
+        return None
 
     def _new_artist(self, m: Candidate, tracks: Sequence[Mapping], alias: str | None, index: NameIndex) -> Outcome:
         a = m.detail.get("artist")
