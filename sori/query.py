@@ -121,11 +121,12 @@ class DuckEngine:
 
     name = "duckdb"
 
-    def __init__(self, source: Any = None, settings: Settings | None = None):
+    def __init__(self, source: Any = None, settings: Settings | None = None, **lake_options: Any):
         if source is None:
             from sori.duck import LakeDuck
 
-            source = LakeDuck(settings or get_settings())
+            # dt_from/dt_to (the query window) keep the listing and reading to the partitions needed
+            source = LakeDuck(settings or get_settings(), **{"dedup": True, **lake_options})
         self.source = source
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> "pd.DataFrame":
@@ -136,12 +137,14 @@ class DuckEngine:
         return result.to_pandas() if hasattr(result, "to_pandas") else result
 
 
-def engine_for(settings: Settings | None = None) -> QueryEngine:
-    """The engine the settings pick (``SORI_QUERY_ENGINE``: ``athena`` | ``duckdb``)."""
+def engine_for(settings: Settings | None = None, **lake_options: Any) -> QueryEngine:
+    """The engine the settings pick (``SORI_QUERY_ENGINE``: ``athena`` | ``duckdb``); ``lake_options`` go to
+    ``sori.duck.LakeDuck`` (e.g. ``dt_from``, ``dt_to``, ``tables``) and are ignored by Athena, which prunes
+    partitions from the SQL's own ``dt`` predicates."""
     settings = settings or get_settings()
     if settings.query_engine == "athena":
         return AthenaEngine(settings)
     if settings.query_engine == "duckdb":
-        return DuckEngine(settings=settings)
+        return DuckEngine(settings=settings, **lake_options)
     raise ValueError(f"unknown query engine {settings.query_engine!r} (athena | duckdb)")
 

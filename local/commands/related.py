@@ -1,0 +1,171 @@
+"""Related artists from the command line.
+
+    sori run related                     # lake → profiles + co-occurrence → RDS (a new generation), on the stack
+    sori related export [--format csv]   # the current generation: artist,related,rank,score (with names)
+    sori related show NAME               # one artist's related list with the reasons
+    sori eval related [--source catalog|lake] [--k 10] [--weight 0.7]   # quality figures as one JSON line
+
+``sori eval related`` needs no stack with ``--source catalog`` (the default): it builds the same frames the
+lake queries return straight from the emulator's catalog (each artist's top 10 tracks by popularity, one
+collection per playlist). The label (majority ``playlist_genre``) is computed separately and never an input.
+:func:`run_related` is ``sori run related`` as a function, for ``sori demo``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Optional
+
+import typer
+
+related_app = typer.Typer(help="Related artists in RDS.", no_args_is_help=True)
+eval_app = typer.Typer(help="Quality evaluations.", no_args_is_help=True)
+
+
+def catalog_frames(catalog=None, top: int = 10):
+    """(tracks, members, genre_rows) from the emulator catalog, in the shapes of the lake queries.
+
+    ``tracks``: artist_id, track_id, track_rank, features (an artist's top ``top`` tracks by popularity, what
+    the top-tracks endpoint returns); ``members``: kind, collection_id, artist_id, collection_name (one row
+    per playlist × artist); ``genre_rows``: artist_id, collection_id, genre — one per track membership, for
+    the evaluation label only.
+    """
+    import pandas as pd
+
+    from local.emulator import load_catalog
+    from sori.related.profiles import PROFILE_FEATURES
+
+    cat = catalog or load_catalog()
+    feats = [f for f in PROFILE_FEATURES if f != "duration_ms"] + ["liveness", "key", "mode"]
+    rows = []
+    for aid, tids in cat.tracks_by_artist.items():
+        for rank, tid in enumerate(tids[:top], 1):
+            t = cat.tracks[tid]
+            rows.append({"artist_id": aid, "track_id": tid, "track_rank": rank,
+                         **{f: t.features.get(f) for f in feats}, "duration_ms": t.duration_ms})
+    members, genres = [], []
+    for p in cat.playlists.values():
+        seen: set[str] = set()
+        for tid in p.track_ids:
+            aid = cat.tracks[tid].artist_id
+            genres.append((aid, p.id, p.genre))
+            if aid not in seen:
+                seen.add(aid)
+                members.append(("playlist", p.id, aid, p.name))
+    return (pd.DataFrame(rows),
+            pd.DataFrame(members, columns=["kind", "collection_id", "artist_id", "collection_name"]),
+            pd.DataFrame(genres, columns=["artist_id", "collection_id", "genre"]))
+
+
+def _use_stack() -> dict:
+    from local.stack import apply_env, load_stack
+
+    info = load_stack(required=True)
+    apply_env(info)
+    return info
+
+
+def run_related() -> dict:
+    """Build and publish related artists from the running stack's lake (DuckDB) into its MariaDB."""
+    _use_stack()
+    from consumers.related_builder.build import build
+    from sori.settings import get_settings
+
+    return build(get_settings())
+
+
+def run_command() -> None:
+    """Related artists: lake → profiles + co-occurrence → a new RDS generation, swapped in atomically."""
+    print(json.dumps(run_related(), ensure_ascii=False, default=str))
+
+
+@related_app.command("export")
+def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
+           limit: Optional[int] = typer.Option(None, help="At most this many artists."),
+           url: Optional[str] = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+    """Print the current generation as ``artist,related,rank,score`` with artist names."""
+    conn = _connect(url)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT a.name AS artist, b.name AS related, r.artist_id, r.related_id, r.`rank`, r.score"
+            " FROM related_generation g JOIN related_artists r ON r.generation = g.generation"
+            " LEFT JOIN artists a ON a.id = r.artist_id LEFT JOIN artists b ON b.id = r.related_id"
+            " WHERE g.id = 1 ORDER BY a.name, r.artist_id, r.`rank`")
+        rows = cur.fetchall()
+    if limit:
+        keep = list(dict.fromkeys(r["artist_id"] for r in rows))[:limit]
+        rows = [r for r in rows if r["artist_id"] in set(keep)]
+    if fmt == "json":
+        for r in rows:
+            print(json.dumps({k: r[k] for k in ("artist", "related", "artist_id", "related_id", "rank", "score")},
+                             ensure_ascii=False))
+        return
+    if fmt != "csv":
+        raise typer.BadParameter("format must be csv or json")
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["artist", "related", "rank", "score"])
+    for r in rows:
+        w.writerow([r["artist"] or r["artist_id"], r["related"] or r["related_id"], r["rank"],
+                    f"{r['score']:.6f}"])
+
+
+@related_app.command("show")
+def show(name: str, url: Optional[str] = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+    """One artist's current related list, with why each is related."""
+    from sori.stores.mysql import ArtistStore, RelatedStore
+    from sori.text import normalize
+
+    conn = _connect(url)
+    hits = ArtistStore(conn).find_by_name_norm(normalize(name)) or ArtistStore(conn).find_by_alias(normalize(name))
+    if not hits:
+        raise typer.BadParameter(f"no artist named {name!r}")
+    for r in RelatedStore(conn).current(hits[0]["id"]):
+        print(json.dumps({"rank": r["rank"], "name": r["name"], "score": r["score"], "reason": r["reason"]},
+                         ensure_ascii=False))
+
+
+def _connect(url: str | None):
+    import os
+
+    from sori.settings import Settings
+    from sori.stores.mysql import connect
+
+    if url:
+        os.environ["SORI_MYSQL_URL"] = url
+    elif not os.environ.get("SORI_MYSQL_URL"):
+        _use_stack()
+    return connect(Settings.from_env())
+
+
+@eval_app.command("related")
+def eval_related(source: str = typer.Option("catalog", help="catalog (no stack needed) | lake (running stack)"),
+                 k: int = typer.Option(10, help="Related artists per artist."),
+                 weight: Optional[float] = typer.Option(None, help="Co-occurrence weight (default: settings).")) -> None:
+    """Genre agreement p@k of random, classic, audio-only and hybrid related lists, as one JSON line."""
+    from sori.related.evaluate import evaluate
+    from sori.settings import get_settings
+
+    tracks, members, genre_rows = catalog_frames()
+    if source == "lake":
+        _use_stack()
+        from consumers.related_builder.build import load_frames
+        from sori.query import engine_for
+
+        get_settings.cache_clear()
+        tracks, lake_members, _ = load_frames(engine_for(get_settings()), get_settings())
+        members = lake_members[lake_members["kind"] == "playlist"] if len(lake_members) else members
+    elif source != "catalog":
+        raise typer.BadParameter("source must be catalog or lake")
+    w = get_settings().related_weight_cooc if weight is None else weight
+    result = evaluate(tracks, members, genre_rows, k=k, weight=w)
+    result["source"] = source
+    print(json.dumps(result))
+
+
+def register(app: typer.Typer) -> None:
+    from local.commands.producers import run_app
+
+    run_app.command("related")(run_command)
+    app.add_typer(related_app, name="related")
+    app.add_typer(eval_app, name="eval")
