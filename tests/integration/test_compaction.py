@@ -136,3 +136,23 @@ def test_duckdb_reads_the_lake_with_dt_and_schema_evolution(aws, monkeypatch):
     with LakeDuck(get_settings(), dt_from="2026-11-23") as duck:
         assert duck.query("SELECT DISTINCT dt FROM plays").column("dt").to_pylist() in ([], ["2026-11-23"])
         assert duck.query("SELECT count(*) AS n FROM followed_artists WHERE dt < '2026-11-23'").column("n")[0].as_py() == 0
+
+
+def test_cli_query_and_compact(aws, monkeypatch, tmp_path):
+    import json
+
+    from test_consumers import fake_stack
+
+    env = make_env(monkeypatch)
+    recs = sample_records(60)
+    _fill(env, recs, reput=False)
+    sori = fake_stack(monkeypatch, tmp_path, env)
+    out = sori("query", "--json", "SELECT dt, count(*) AS n FROM top_tracks GROUP BY dt")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == [{"dt": DAY, "n": sum(expected_ids(recs, "top_tracks").values())}]
+    table = sori("query", "SELECT count(*) AS n FROM artists")
+    assert "1 row(s)" in table.output
+    assert sori("query", "SELECT nope FROM artists").exit_code == 2
+    done = json.loads(sori("compact", "--table", "top_tracks", "--dt", DAY, "--json").output)
+    assert [(r["table"], r["dt"], r["rows_out"]) for r in done] == [("top_tracks", DAY, len(expected_ids(recs, "top_tracks")))]
+    assert lake_ids(env, "top_tracks") == expected_ids(recs, "top_tracks")

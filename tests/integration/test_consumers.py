@@ -453,3 +453,52 @@ def test_redrive_replays_after_a_fix_idempotently(aws, monkeypatch):
         it = kinesis.get_shard_iterator(StreamName=env.stream, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")
         got += len(kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"])
     assert got == 3
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+def fake_stack(monkeypatch, tmp_path, env: Env, deployed: dict | None = None):
+    """A `.sori/stack.json` describing this test's moto resources, and a CLI app with our commands."""
+    import os
+
+    import typer
+    from typer.testing import CliRunner
+
+    from local.commands import consumers as commands
+
+    stack_env = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"], "SORI_BUCKET": env.bucket,
+                 "SORI_GLUE_DATABASE": env.database, "SORI_TOP_TRACKS_TABLE": env.table,
+                 "SORI_STREAM_NAME": env.stream, "SORI_REGION": REGION}
+    for k, v in stack_env.items():
+        monkeypatch.setenv(k, v)  # so whatever the CLI sets is undone after the test
+    monkeypatch.setenv("SORI_HOME", str(tmp_path))
+    (tmp_path / "stack.json").write_text(json.dumps({"ready": True, "pid": os.getpid(), "env": stack_env,
+                                                      "deployed": deployed or {}}))
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    commands.register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_cli_redrive_puts_dead_letters_back_on_the_stream(aws, monkeypatch, tmp_path):
+    env = make_env(monkeypatch, stream=True)
+    deployed = {"functions": {"S3SinkFunction": {"environment": {"SORI_DLQ_URL": env.s3_dlq}},
+                              "DynamoSinkFunction": {"environment": {"SORI_DLQ_URL": env.dynamo_dlq}}}}
+    good = sample_records(30)
+    event = _poison_event(good, [encode({**good[0], "v": 2})])
+    s3_consume(env, event)
+    sori = fake_stack(monkeypatch, tmp_path, env, deployed)
+    out = sori("redrive", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["S3SinkFunction"] == {"received": 1, "redriven": 0, "deleted": 0,
+                                                        "still_poison": 1, "failed": 0}
+    monkeypatch.setattr("sori.records.SUPPORTED_VERSIONS", frozenset({1, 2}))
+    out = json.loads(sori("redrive", "--json", "--function", "S3SinkFunction").output)
+    assert out == {"S3SinkFunction": {"received": 1, "redriven": 1, "deleted": 1, "still_poison": 0, "failed": 0}}
+    k = boto3.client("kinesis", region_name=REGION)
+    recs = []
+    for s in k.list_shards(StreamName=env.stream)["Shards"]:
+        it = k.get_shard_iterator(StreamName=env.stream, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        recs += k.get_records(ShardIterator=it["ShardIterator"])["Records"]
+    assert [json.loads(r["Data"])["v"] for r in recs] == [2]

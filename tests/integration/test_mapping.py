@@ -245,3 +245,22 @@ def test_poller_survives_a_missing_stream(aws, tmp_path):
                                                    stream_name="nope")]}
     runner = MappingRunner(deployed, {"F": Recorder()}, checkpoint_path=tmp_path / "k.json")
     assert runner.poll_once() == 0 and runner.errors
+
+
+def test_cli_drain_runs_the_mappings_until_caught_up(aws, monkeypatch, tmp_path):
+    from test_consumers import fake_stack
+
+    env = make_env(monkeypatch)
+    arn = _stream()
+    deployed = {"region": REGION, "functions": {
+        "S3SinkFunction": {"name": "s", "handler": "consumers.s3_sink.handler.lambda_handler",
+                           "environment": {"SORI_DLQ_URL": env.s3_dlq}}},
+        "event_source_mappings": [_mapping("S3SinkFunction", arn, batch_size=50)]}
+    recs = sample_records(80)
+    _put(recs)
+    sori = fake_stack(monkeypatch, tmp_path, env, deployed)
+    assert sori("drain", "--timeout", "0.5").exit_code == 1  # no runner consumes: not drained
+    out = sori("drain", "--run", "--timeout", "60")
+    assert out.exit_code == 0 and "drained" in out.output
+    assert lake_ids(env, "top_tracks") == expected_ids(recs, "top_tracks")
+    assert sori("drain", "--timeout", "5").exit_code == 0  # the checkpoints (under SORI_HOME) say so
