@@ -68,6 +68,8 @@ def main() -> None:
                           "one_per_call_units": one_per_call, "put_calls": report.calls,
                           # what the KPL framing (protobuf + partition-key table + md5) adds, and how tightly the
                           # framed bytes are packed into units (per-shard tail aggregates)
+                          "floor_with_keys": round(sum(len(encode(r)) + len(partition_key(r)) for r in recs)
+                                                   / PUT_UNIT_BYTES, 2),
                           "framed_bytes": report.bytes, "framing_overhead": round(report.bytes / total - 1, 4),
                           "packing_ratio": round(report.put_units / (report.bytes / PUT_UNIT_BYTES), 4)}))
     finally:
