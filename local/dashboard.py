@@ -141,7 +141,7 @@ def _season_bands(fig, weeks: list[str], rows: int) -> None:
     """Shade December–February (DJF) and June–August (JJA) behind the trend lines."""
     if not weeks:
         return
-    lo, hi = pd.Timestamp(min(weeks)) - pd.Timedelta(days=21), pd.Timestamp(max(weeks)) + pd.Timedelta(days=21)
+    lo, hi = pd.Timestamp(min(weeks)) - pd.Timedelta(days=10), pd.Timestamp(max(weeks)) + pd.Timedelta(days=10)
     for year in range(lo.year - 1, hi.year + 1):
         for start, end, color, label in (
                 (f"{year}-12-01", f"{year + 1}-03-01", "rgba(47,111,222,0.08)", "DJF"),
@@ -178,9 +178,13 @@ def seasonal_figure(trend: pd.DataFrame):
                                f"local %{{customdata[1]}})<br>{label}: %{{y:.3f}}<br>%{{customdata[2]}} charts, "
                                "%{customdata[3]} tracks<extra></extra>")), row=i, col=1)
         fig.update_yaxes(title_text="0–1", row=i, col=1)
-    _season_bands(fig, list(trend["week"]), len(TREND_FEATURES))
+    weeks = sorted(trend["week"].unique())
+    _season_bands(fig, weeks, len(TREND_FEATURES))
+    pad = pd.Timedelta(days=10)
+    fig.update_xaxes(range=[pd.Timestamp(weeks[0]) - pad, pd.Timestamp(weeks[-1]) + pad])
+    note = "" if len(weeks) > 1 else " Only one chart week so far: lines appear as more weeks arrive."
     _layout(fig, "Seasonal trend by hemisphere",
-            "Top-50 averages per chart week. Shaded: DJF (northern winter = southern summer) and JJA.",
+            "Top-50 averages per chart week. Shaded: DJF (northern winter = southern summer) and JJA." + note,
             height=760)
     fig.update_layout(legend={"orientation": "h", "y": -0.08, "x": 0})
     return fig

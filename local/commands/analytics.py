@@ -6,7 +6,8 @@
 * ``sori views deploy [--engine athena|duckdb]`` — Athena: ``CREATE OR REPLACE VIEW`` in the Glue database, in
   dependency order. DuckDB (local): the views are created on the lake and each is counted, which proves them
   against the current data.
-* ``sori query VIEW|SQL [--limit N] [--json]`` — a view's rows (or any SQL) on the stack's engine.
+* ``sori views query VIEW|SQL [--limit N] [--json] [--engine] [--sample]`` — a view's rows (or any SQL) on the
+  stack's engine, Athena or sample data.
 * ``sori dashboard --out report.html [--sample] [--check] [--screenshot PNG]`` — the self-contained dashboard.
 * ``sori quicksight build|lint|deploy`` — regenerate, validate offline, deploy ``glue/quicksight/quicksight.yaml``.
 
@@ -79,13 +80,37 @@ def open_query(*, engine: str | None = None, sample: bool = False) -> tuple[Call
     return (lambda sql: duck.con.sql(sql).df()), f"local lake s3://{settings.bucket}/{settings.lake_prefix}/"
 
 
+def _cell(v: Any) -> str:
+    import pandas as pd
+
+    if v is None or (not isinstance(v, (list, tuple)) and not hasattr(v, "__len__") and pd.isna(v)):
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat()
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
 def _print_frame(df, title: str, limit: int) -> None:
-    t = Table(title=f"{title} ({len(df):,} rows{'; first ' + str(limit) if len(df) > limit else ''})")
-    for c in df.columns:
-        t.add_column(str(c), overflow="fold")
-    for row in df.head(limit).itertuples(index=False):
-        t.add_row(*["" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
-    console.print(t)
+    """A table when it fits the terminal; otherwise one ``column: value`` block per row (like psql's \\x)."""
+    head = f"{title} ({len(df):,} rows{'; first ' + str(limit) if len(df) > limit else ''})"
+    rows = [[_cell(v) for v in row] for row in df.head(limit).itertuples(index=False)]
+    width = sum(max([len(str(c))] + [len(r[i]) for r in rows]) + 3 for i, c in enumerate(df.columns))
+    if width <= console.width:
+        t = Table(title=head)
+        for c in df.columns:
+            t.add_column(str(c))
+        for r in rows:
+            t.add_row(*r)
+        console.print(t)
+        return
+    console.print(f"[bold]{head}[/bold]")
+    pad = max(len(str(c)) for c in df.columns)
+    for n, r in enumerate(rows, start=1):
+        console.rule(f"row {n}", align="left")
+        for c, v in zip(df.columns, r):
+            console.print(f"{str(c):>{pad}} │ {v}", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -159,23 +184,27 @@ def views_deploy(engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
 
 # ---------------------------------------------------------------------------------------------- query
 
+@views_app.command("query")
 def query_command(what: str = typer.Argument(..., help="A view name, or a SQL query."),
                   limit: int = typer.Option(20, help="Rows to print."),
                   as_json: bool = typer.Option(False, "--json", help="All rows as JSON lines."),
                   engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
                   sample: bool = typer.Option(False, "--sample", help="Query sample data (no stack needed).")
                   ) -> None:
-    """Rows of a view (or any SQL) from the lake: `sori query chart_audio_profile`."""
+    """Rows of a view (or any SQL over lake tables and views): `sori views query chart_audio_profile`."""
     from sori.views import by_name, load_views
 
     sql = f"SELECT * FROM {what}" if what in by_name(load_views()) else what
     query, source = open_query(engine=engine, sample=sample)
     df = query(sql)
+    for c in df.columns:  # DATE columns as YYYY-MM-DD, as the lake spells them
+        if str(df[c].dtype).startswith("datetime64") and (df[c].dropna() == df[c].dropna().dt.normalize()).all():
+            df[c] = df[c].dt.strftime("%Y-%m-%d")
     if as_json:
         for rec in json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False)):
             print(json.dumps(rec, ensure_ascii=False))
         return
-    _print_frame(df, f"{what} — {source}", limit)
+    _print_frame(df, f"{what if sql != what else 'query'} — {source}", limit)
 
 
 # ---------------------------------------------------------------------------------------------- dashboard
@@ -261,5 +290,4 @@ def qs_deploy(principal: str = typer.Option(..., help="QuickSight user/group ARN
 def register(app: typer.Typer) -> None:
     app.add_typer(views_app, name="views")
     app.add_typer(qs_app, name="quicksight")
-    app.command("query")(query_command)
     app.command("dashboard")(dashboard_command)

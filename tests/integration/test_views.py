@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pytest
 
 from local import analytics_sample as sample
@@ -303,3 +304,75 @@ def test_importing_one_weekly_csv_adds_that_country_week(records):
     assert north(after)["countries"] == north(before)["countries"] + 1
     scores = view(after, "chart_feature_scores")
     assert set(scores[scores["country"] == "jp"]["feature"]) >= {"danceability", "energy", "valence", "tempo"}
+
+
+# ------------------------------------------------------------------------------------------ on the real lake path
+
+def _write_lake(records, bucket: str):
+    """Records → parquet objects in (moto) S3, laid out and named as the s3 sink writes them."""
+    import boto3
+
+    from sori.lake import LakeStorage, conform, object_name, to_parquet
+
+    boto3.client("s3").create_bucket(Bucket=bucket,
+                                     CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    storage = LakeStorage(bucket, "lake")
+    for table, t in sample.lake_tables(records).items():
+        for i, dt in enumerate(sorted(set(t.column("dt").to_pylist()))):
+            part = t.filter(pc.equal(t.column("dt"), dt)).drop_columns(["dt"])
+            storage.put(storage.key(table, dt, object_name("shardId-000000000000", str(i), str(i))),
+                        to_parquet(conform(part, table)))
+    return storage
+
+
+def test_views_run_on_the_parquet_lake_in_s3(aws):
+    """The same views over LakeDuck (parquet in moto S3, dt from the hive path) give the in-memory numbers."""
+    from sori.duck import LakeDuck
+    from sori.settings import Settings
+    from sori.views import install_duckdb
+
+    weeks = sample.sample_weeks()[:2]
+    recs = sample.sample_records(countries=("kr", "au"), weeks=weeks, listening_days=1)
+    _write_lake(recs, "sori-views-test")
+    with LakeDuck(Settings(bucket="sori-views-test", lake_prefix="lake", region="ap-northeast-2")) as duck:
+        duck.register()
+        install_duckdb(duck.con)
+        expected = sample.sample_duckdb(recs)
+        for name in ("chart_audio_profile", "seasonal_trend", "persistent_artists", "listening_summary"):
+            order = {"chart_audio_profile": "country, week", "seasonal_trend": "hemisphere, week",
+                     "persistent_artists": "artist_name", "listening_summary": "user_id, day"}[name]
+            got = duck.con.sql(f"SELECT * FROM {name} ORDER BY {order}").df()
+            exp = expected.sql(f"SELECT * FROM {name} ORDER BY {order}").df()
+            assert len(got) > 0
+            pd.testing.assert_frame_equal(got, exp, check_dtype=False)
+        assert set(duck.con.sql("SELECT country FROM chart_audio_profile").df()["country"]) == {"kr", "au"}
+
+
+def test_views_deploy_to_athena_in_dependency_order(aws):
+    """`sori views deploy --engine athena`: one CREATE OR REPLACE VIEW per view, dependencies first, in the
+    Glue database through the workgroup (moto's Athena records the statements; it does not run SQL)."""
+    import boto3
+
+    from sori.settings import Settings
+    from sori.views import deploy_athena
+
+    boto3.client("s3").create_bucket(Bucket="sori-results",
+                                     CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    athena = boto3.client("athena")
+    athena.create_work_group(Name="sori-analytics", Configuration={
+        "ResultConfiguration": {"OutputLocation": "s3://sori-results/athena-results/"}})
+    views = load_views()
+    ids = deploy_athena(views, settings=Settings(glue_database="sori", athena_workgroup="sori-analytics"))
+    assert len(ids) == len(views)
+    created = []
+    for qid in ids:
+        q = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        assert q["Status"]["State"] == "SUCCEEDED"
+        assert q["QueryExecutionContext"]["Database"] == "sori" and q["WorkGroup"] == "sori-analytics"
+        head = q["Query"].split("\n", 1)[0]
+        assert head.startswith("CREATE OR REPLACE VIEW ") and head.endswith(" AS")
+        created.append(head.split()[4])
+    assert created == [v.name for v in views]
+    pos = {n: i for i, n in enumerate(created)}
+    for v in views:
+        assert all(pos[d] < pos[v.name] for d in v.depends)
