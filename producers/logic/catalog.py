@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from producers.logic.records import artist_record, collection_records, features_record, top_track_records
 from sori.spotify.client import QuotaExceeded, RateLimited, SpotifyClient
-from sori.spotify.sources import FEATURES_PER_CALL, Sources, chunks
+from sori.spotify.sources import FEATURES_PER_CALL, Sources
 
 CHUNK = 50
 

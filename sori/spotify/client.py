@@ -170,7 +170,7 @@ class Retrier:
         return self.rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** n)))
 
 
-def _retry_after(headers: Any) -> float | None:
+def retry_after_seconds(headers: Any) -> float | None:
     if not headers:
         return None
     raw = headers.get("Retry-After") or headers.get("retry-after")
@@ -183,7 +183,7 @@ def _retry_after(headers: Any) -> float | None:
 def _from_spotipy(endpoint: str, e: SpotifyException) -> ApiError:
     cls = QuotaExceeded if (e.http_status == 429 and e.reason == "QUOTA_EXCEEDED") else ApiError
     return cls(endpoint, int(e.http_status or 0), str(e.msg).split("\n")[-1].strip(), e.reason,
-               _retry_after(e.headers))
+               retry_after_seconds(e.headers))
 
 
 def _session(pool: int = 16) -> requests.Session:
@@ -266,7 +266,7 @@ class ReccoBeats:
             except (requests.ConnectionError, requests.Timeout) as e:
                 raise ApiError("reccobeats", 0, f"connection error: {e}") from None
             if r.status_code >= 400:
-                raise ApiError("reccobeats", r.status_code, r.text[:200], None, _retry_after(r.headers))
+                raise ApiError("reccobeats", r.status_code, r.text[:200], None, retry_after_seconds(r.headers))
             return r.json()
         body = self.retrier.run("reccobeats", attempt)
         out = {}

@@ -26,12 +26,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 import requests
 
 from sori.spotify.capabilities import Capabilities, Unavailable
-from sori.spotify.client import ApiError, QuotaExceeded, RateLimited, ReccoBeats, Retrier, SpotifyClient
+from sori.spotify.client import (ApiError, QuotaExceeded, RateLimited, ReccoBeats, Retrier, SpotifyClient,
+                                 retry_after_seconds)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -250,9 +251,7 @@ class Sources:
             if r.status_code == 404:
                 return None
             if r.status_code >= 400:
-                from sori.spotify.client import _retry_after
-
-                raise ApiError("charts-csv", r.status_code, r.text[:200], None, _retry_after(r.headers))
+                raise ApiError("charts-csv", r.status_code, r.text[:200], None, retry_after_seconds(r.headers))
             return r.content
         if self.charts_retrier is None:
             return attempt()

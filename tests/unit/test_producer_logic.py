@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 
 from producers.logic.catalog import refresh_catalog
 from producers.logic.charts import entries_from_csv
-from producers.logic.listening import fetch_recently_played, play_records, played_ms, Session
+from producers.logic.listening import fetch_recently_played, play_records, played_ms
 from sori.charts import ChartRow
 from sori.records import validate
 from sori.spotify.client import QuotaExceeded
