@@ -23,18 +23,21 @@ from typing import Any, Callable, Mapping
 __all__ = ["Deadline", "DeadlineExceeded", "executor", "POOL_SIZE"]
 
 POOL_SIZE = 8
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _pool_lock = threading.Lock()
 
 
-def executor() -> ThreadPoolExecutor:
-    """The process-wide I/O pool (created on first use, reused by every invocation)."""
-    global _pool
-    if _pool is None:
+def executor(name: str = "stores") -> ThreadPoolExecutor:
+    """A process-wide pool (created on first use, reused by every invocation). Stores (MySQL, DynamoDB, SQS)
+    and Spotify get separate pools, so a slow search that outlives its request can never starve the
+    store lookups of the next one."""
+    pool = _pools.get(name)
+    if pool is None:
         with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="chatbot-io")
-    return _pool
+            pool = _pools.get(name)
+            if pool is None:
+                pool = _pools[name] = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix=f"chatbot-{name}")
+    return pool
 
 
 class DeadlineExceeded(TimeoutError):
@@ -69,14 +72,15 @@ class Deadline:
         left = self.remaining()
         return left if cap is None else min(left, cap)
 
-    def run(self, step: str, fn: Callable[..., Any], *args: Any, cap: float | None = None, **kw: Any) -> Any:
+    def run(self, step: str, fn: Callable[..., Any], *args: Any, cap: float | None = None, pool: str = "stores",
+            **kw: Any) -> Any:
         """``fn(*args, **kw)`` on the pool, waiting at most the time left (and ``cap``). Its exception, if any,
         is re-raised here; running out of time raises :class:`DeadlineExceeded`."""
         limit = self._limit(cap)
         if limit <= 0:
             raise DeadlineExceeded(step)
         t0 = self.clock()
-        fut = executor().submit(fn, *args, **kw)
+        fut = executor(pool).submit(fn, *args, **kw)
         try:
             return fut.result(timeout=limit)
         except TimeoutError:

@@ -17,6 +17,7 @@ The name index (every artist name + alias, for :mod:`chatbot.resolve`) is cached
 """
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import threading
@@ -33,8 +34,75 @@ __all__ = ["LiveBackend", "get_backend", "reset_backend", "INDEX_TTL_S", "SEARCH
 log = logging.getLogger(__name__)
 
 INDEX_TTL_S = 300.0
+TOP_TRACKS_TTL_S = 600.0  # top tracks change at most once a night; a container may serve them for 10 minutes
+TOP_TRACKS_EMPTY_TTL_S = 60.0  # "none yet" is re-checked sooner: a refresh may be on its way
+TOP_TRACKS_CACHE_MAX = 4096
 SEARCH_LIMIT = 10  # Spotify development mode's maximum; valid in extended mode too
 SPOTIFY_TIMEOUT_S = 1.5
+
+
+class TTLCache:
+    """A small thread-safe map whose entries expire (per-entry TTL); the oldest go first when full.
+
+    >>> c = TTLCache(2); c.put("a", 1, ttl=60); c.get("a"), c.get("b")
+    (1, None)
+    """
+
+    def __init__(self, max_entries: int, *, clock=time.monotonic):
+        self.max_entries = max_entries
+        self.clock = clock
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None or hit[0] <= self.clock():
+                self.misses += 1
+                return None
+            self.hits += 1
+            return hit[1]
+
+    def put(self, key: Any, value: Any, *, ttl: float) -> None:
+        with self._lock:
+            if key not in self._data and len(self._data) >= self.max_entries:
+                now = self.clock()
+                for k in [k for k, (exp, _) in self._data.items() if exp <= now] or [next(iter(self._data))]:
+                    del self._data[k]
+            self._data.pop(key, None)
+            self._data[key] = (self.clock() + ttl, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class WindowLimiter:
+    """At most ``limit`` calls per rolling ``window`` seconds, **without waiting**: :meth:`try_acquire` says no
+    at once when the window is full (a chat answer degrades; it never queues behind other users' searches).
+
+    >>> t = [0.0]; w = WindowLimiter(2, 30, clock=lambda: t[0])
+    >>> w.try_acquire(), w.try_acquire(), w.try_acquire()
+    (True, True, False)
+    >>> t[0] = 30.5; w.try_acquire()
+    True
+    """
+
+    def __init__(self, limit: int, window: float = 30.0, *, clock=time.monotonic):
+        self.limit, self.window, self.clock = max(1, int(limit)), float(window), clock
+        self._stamps: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            while self._stamps and self._stamps[0] <= now - self.window:
+                self._stamps.popleft()
+            if len(self._stamps) >= self.limit:
+                return False
+            self._stamps.append(now)
+            return True
 
 
 class LiveBackend:
@@ -48,10 +116,12 @@ class LiveBackend:
         self._index_lock = threading.Lock()
         self._reloading = False
         self._top_tracks_store: Any = None
+        self.top_tracks_cache = TTLCache(TOP_TRACKS_CACHE_MAX)
         self._sqs: Any = None
         self._spotify: Any = None
         self._spotify_lock = threading.Lock()
         self._search_blocked_until = 0.0
+        self.search_limiter = WindowLimiter(self.settings.spotify_budget_per_30s)
 
     # -- MySQL ------------------------------------------------------------------------------------------------
     def _conn(self):
@@ -132,12 +202,20 @@ class LiveBackend:
 
     # -- DynamoDB -----------------------------------------------------------------------------------------------
     def top_tracks(self, artist_id: str, limit: int) -> list[dict]:
+        """The artist's current top tracks (DynamoDB), cached per container for :data:`TOP_TRACKS_TTL_S`."""
+        cached = self.top_tracks_cache.get(artist_id)
+        if cached is not None and (len(cached) >= limit or cached.complete):
+            return list(cached[:limit])
         if self._top_tracks_store is None:
             from sori.stores.dynamo import TopTracksStore
 
             self._top_tracks_store = TopTracksStore(self.settings.top_tracks_table,
                                                     client=self._aws_client("dynamodb"))
-        return list(self._top_tracks_store.top_tracks(artist_id, limit=limit))
+        fetch = max(limit, 5)
+        items = _Tracks(self._top_tracks_store.top_tracks(artist_id, limit=fetch))
+        items.complete = len(items) < fetch
+        self.top_tracks_cache.put(artist_id, items, ttl=TOP_TRACKS_TTL_S if items else TOP_TRACKS_EMPTY_TTL_S)
+        return list(items[:limit])
 
     # -- SQS -------------------------------------------------------------------------------------------------
     def request_refresh(self, artist_ids: Sequence[str]) -> None:
@@ -154,8 +232,9 @@ class LiveBackend:
             if self._spotify is None:
                 from sori.spotify.client import RateBudget, Retrier, app_client
 
-                # one attempt per request: a 429 or 5xx degrades the answer instead of eating the deadline
-                retrier = Retrier(RateBudget(self.settings.spotify_budget_per_30s), max_attempts=1)
+                # one attempt per request: a 429 or 5xx degrades the answer instead of eating the deadline.
+                # The Retrier's own budget would *wait* for a slot; ours (search_limiter) refuses instead.
+                retrier = Retrier(RateBudget(10 ** 9), max_attempts=1)
                 api = app_client(self.settings, retrier=retrier)
                 api.sp.requests_timeout = SPOTIFY_TIMEOUT_S
                 auth = api.sp.auth_manager
@@ -168,6 +247,8 @@ class LiveBackend:
         """``{"artists": [...], "tracks": [...]}`` for ``query`` (≤ :data:`SEARCH_LIMIT` each)."""
         if time.monotonic() < self._search_blocked_until:
             raise SearchUnavailable("rate limited (waiting out Retry-After)")
+        if not self.search_limiter.try_acquire():
+            raise SearchUnavailable("over our own Spotify request budget")
         from sori.spotify.client import ApiError
 
         try:
@@ -184,6 +265,12 @@ class LiveBackend:
         body = body if isinstance(body, Mapping) else {}
         return {"artists": list(((body.get("artists") or {}).get("items")) or []),
                 "tracks": list(((body.get("tracks") or {}).get("items")) or [])}
+
+
+class _Tracks(list):
+    """A cached top-tracks list that knows whether it holds all the artist has (fewer than were asked for)."""
+
+    complete = False
 
 
 _backend: LiveBackend | None = None

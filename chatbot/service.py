@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 RELATED_LIMIT = 10  # related rows read: 4 in the carousel, the rest as quick replies
 SEARCH_CAP_S = 1.5  # one Spotify search may take at most this much of the budget
 PARTIAL_SEARCH_CAP_S = 0.8  # the optional whole-text search when a name covers only part of the message
+SEARCH_MAX_WORDS = 8  # a name or a song title is short: longer text is cut before it goes to Spotify
+SEARCH_MAX_CHARS = 100
+WHOLE_TEXT_MAX_CHARS = 60  # only a message this short may be a song title worth the extra search
 REFRESH_EVERY_S = 600.0  # ask the pipeline to refresh one artist at most this often per container
 ALIAS_MAX_LEN = 64
 EXAMPLE_NAMES = ("BTS", "BLACKPINK", "IU", "TWICE", "NewJeans", "Ed Sheeran", "Taylor Swift", "SEVENTEEN",
@@ -144,7 +147,7 @@ class _Answer:
         if res.kind == "artist":
             best = res.best
             assert best is not None
-            if res.partial and not extra_id:
+            if res.partial and not extra_id and len(utt.strip()) <= WHOLE_TEXT_MAX_CHARS:
                 better = self._whole_text_match(utt, index)
                 if better is not None:
                     best = better
@@ -201,11 +204,12 @@ class _Answer:
 
     # -- search -----------------------------------------------------------------------------------------------
     def _search(self, res: Resolution, index: NameIndex) -> Outcome:
-        query = res.query
+        query = " ".join(res.query.split()[:SEARCH_MAX_WORDS])[:SEARCH_MAX_CHARS]
         local = list(res.candidates)
         try:
             found = self.deadline.run("search", self.backend.search, query, "artist,track",
-                                      min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S)
+                                      min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S,
+                                      pool="search")
         except SearchUnavailable as e:
             self.notes.append(f"search unavailable: {e}")
             if local:
@@ -238,7 +242,8 @@ class _Answer:
         text = " ".join(utterance.split())[:200]
         try:
             found = self.deadline.run("search_whole", self.backend.search, text, "artist,track",
-                                      min(PARTIAL_SEARCH_CAP_S, self.deadline.remaining()), cap=PARTIAL_SEARCH_CAP_S)
+                                      min(PARTIAL_SEARCH_CAP_S, self.deadline.remaining()),
+                                      cap=PARTIAL_SEARCH_CAP_S, pool="search")
         except (SearchUnavailable, DeadlineExceeded) as e:
             self.notes.append(f"whole-text search skipped: {e!r}")
             return None
@@ -262,7 +267,8 @@ class _Answer:
         if not own and self.deadline.remaining() > 0.5:
             try:
                 more = self.deadline.run("search_tracks", self.backend.search, f'artist:"{row["name"]}"', "track",
-                                         min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S)
+                                         min(SEARCH_CAP_S, self.deadline.remaining()), cap=SEARCH_CAP_S,
+                                      pool="search")
                 own = _tracks_of(row["id"], more.get("tracks") or [])
             except (SearchUnavailable, DeadlineExceeded) as e:  # the artist is in; the tracks can wait
                 self.notes.append(f"new artist tracks: {e!r}")

@@ -181,7 +181,8 @@ def chatbot_world(*, mysql_server: str | None = None, aws_endpoint: str | None =
                "SORI_TOP_TRACKS_TABLE": f"sori-top-tracks-{tag}", "SORI_REFRESH_QUEUE_URL": "",
                "SORI_SPOTIFY_API_URL": emulator.api_prefix, "SORI_SPOTIFY_TOKEN_URL": emulator.token_url,
                "SORI_SPOTIFY_CLIENT_ID": "sori-local", "SORI_SPOTIFY_CLIENT_SECRET": "sori-local-secret",
-               "SORI_SKILL_SECRET": secret, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR")}
+               "SORI_SKILL_SECRET": secret, "SORI_SPOTIFY_BUDGET_PER_30S": "100000",  # the emulator has no limit
+               "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR")}
         for k in ("SORI_SKILL_SECRET_ARN", "SORI_SPOTIFY_SECRET_ARN", "SORI_MYSQL_SECRET_ARN", "SORI_MYSQL_HOST",
                   "AWS_PROFILE"):
             os.environ.pop(k, None)
