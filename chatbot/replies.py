@@ -143,10 +143,13 @@ def _artist_row(lang: str, artist: Mapping[str, Any], description: str | None) -
 
 def _track_rows(tracks: Iterable[Mapping[str, Any]], n: int) -> list[ListItem]:
     rows = []
+    seen: set[str] = set()
     for tr in tracks:
         v = track_view(tr)
-        if not v["name"]:
+        key = v["name"].strip().casefold()
+        if not key or key in seen:  # the same song on a single and an album shows once
             continue
+        seen.add(key)
         rows.append(ListItem(title=v["name"], description=v["album"], imageUrl=v["album_image"], link=v["url"]))
         if len(rows) == n:
             break
