@@ -4,7 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test unit integration e2e lint bench clean down
+.PHONY: install system-deps demo test unit integration e2e lint bench clean down
+
+# Debian packages the tests drive: headless Chromium (chat page, dashboard) and CJK fonts to render Korean.
+# MariaDB is installed on demand by local/mariadb.py when no server is configured.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps:
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	  { echo "installing chromium and fonts-noto-cjk with apt"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +28,7 @@ demo: install
 	$(BIN)/sori demo
 
 ## make test: every test (unit, integration against the local stack, e2e).
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest -q
 
 unit: install

@@ -148,6 +148,10 @@ class LocalStack:
             "SORI_SPOTIFY_API_URL": self._emulator.url + "/v1/",
             "SORI_SPOTIFY_TOKEN_URL": self._emulator.url + "/api/token",
             "SORI_RECCOBEATS_URL": self._emulator.url + "/reccobeats/v1/",
+            "SORI_CHARTS_CSV_URL": self._emulator.url + "/_emulator/charts",
+            # the emulator has no rate limit unless told to; Spotify's real budget would make a full-catalog
+            # demo take half an hour, so the local stack lifts ours (tests of the budget set their own)
+            "SORI_SPOTIFY_BUDGET_PER_30S": os.environ.get("SORI_SPOTIFY_BUDGET_PER_30S", "20000"),
             "SORI_HOME": str(sori_home()),
             "POWERTOOLS_METRICS_NAMESPACE": "sori-local",
             "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),

@@ -60,6 +60,7 @@ class Settings:
     reccobeats_url: str = "https://api.reccobeats.com/v1/"
     spotify_secret_arn: str = ""
     listening_secret_arn: str = ""
+    charts_csv_url: str = ""  # where weekly chart CSVs can be fetched (local: the emulator's export); else drops only
     spotify_market: str = "KR"
     spotify_budget_per_30s: int = 150  # our own request budget, below Spotify's rolling-window limit
 
