@@ -40,7 +40,7 @@ WHOLE_TEXT_MAX_CHARS = 60  # only a message this short may be a song title worth
 REFRESH_EVERY_S = 600.0  # ask the pipeline to refresh one artist at most this often per container
 ALIAS_MAX_LEN = 64
 EXAMPLE_NAMES = ("BTS", "BLACKPINK", "IU", "TWICE", "NewJeans", "Ed Sheeran", "Taylor Swift", "SEVENTEEN",
-                 "Red Velvet", "BIGBANG", "Billie Eilish", "Drake")
+                 "Red Velvet", "Dua Lipa", "Billie Eilish", "Drake")
 _ARTIST_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
 

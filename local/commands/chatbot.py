@@ -30,7 +30,7 @@ RELATED_PER_ARTIST = 10
 TRACKS_PER_ARTIST = 5
 # always given related artists when seeding (what people ask about first), on top of the most popular ones
 HUB_NAMES = ("BTS", "BLACKPINK", "SHINee", "TWICE", "Red Velvet", "ITZY", "Mamamoo", "(G)I-DLE", "Stray Kids",
-             "SEVENTEEN", "Billie Eilish", "Ariana Grande", "Post Malone", "BIGBANG")
+             "SEVENTEEN", "Billie Eilish", "Ariana Grande", "Post Malone", "Dua Lipa", "Monsta X")
 
 
 # ----------------------------------------------------------------------------------------------------------------
