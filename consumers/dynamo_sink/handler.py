@@ -1,4 +1,9 @@
-"""DynamoSinkFunction: Kinesis mapping → TopTracksTable (newest record wins), poison → DynamoSinkDLQ."""
+"""DynamoSinkFunction: Kinesis mapping → TopTracksTable (newest record wins), poison → DynamoSinkDLQ.
+
+``SORI_DYNAMO_WRITE_MODE`` picks the writer (``transact``, the default, or ``batch``; see
+``sori.stores.dynamo``). Both keep newest-wins; ``batch`` suits moto, whose TransactWriteItems copies the
+whole table per call.
+"""
 from __future__ import annotations
 
 import functools
@@ -17,11 +22,11 @@ copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consum
 
 
 @functools.lru_cache(maxsize=4)
-def _adapters(table: str, dlq_url: str) -> tuple[TopTracksSink, DeadLetterQueue]:
-    return TopTracksSink(TopTracksStore(table)), DeadLetterQueue(dlq_url)
+def _adapters(table: str, dlq_url: str, mode: str) -> tuple[TopTracksSink, DeadLetterQueue]:
+    return TopTracksSink(TopTracksStore(table, mode=mode)), DeadLetterQueue(dlq_url)
 
 
 def lambda_handler(event, context=None):
     s = get_settings()
-    sink, dlq = _adapters(s.top_tracks_table, s.dlq_url)
+    sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.extra.get("SORI_DYNAMO_WRITE_MODE") or "transact")
     return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context)
