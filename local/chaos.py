@@ -37,7 +37,9 @@ of every partition (compaction manifests honoured) — and DuckDB counts rows pe
 scanned and every top-track key compared with the newest record for it; both DLQs are read and their poison
 messages matched to the injected poison; each mapping's durable checkpoint is compared with the end of each
 shard. ``lost`` = valid records missing from a sink; ``duplicated`` = lake rows beyond the number of times a
-record was put + DynamoDB items whose content is not the newest record's; ``blocked_shards`` = (mapping, shard)
+record was put (the pipeline's own duplicates; a producer that re-sends an id — the charts and catalog producers
+both emit the day's audio features of a shared track — is reported as ``repeated_by_producers``, one row per
+put, which the dedup reader and compaction collapse) + DynamoDB items whose content is not the newest record's; ``blocked_shards`` = (mapping, shard)
 pairs whose checkpoint did not reach the shard's last record; ``dead_lettered`` = injected poison records found
 in every consumer's DLQ.
 """
@@ -720,15 +722,21 @@ def reconcile(*, produced: Produced, workload: Workload, deployed: Mapping[str, 
     landed_lake, lake_lost = con.execute(
         f"SELECT count(l.record_id), count(*) - count(l.record_id) FROM expected e LEFT JOIN ({per_id}) l"
         " USING (record_id)").fetchone()
+    # rows beyond the number of times the record was put: what the pipeline itself duplicated
     dup_rows, dup_ids = con.execute(
-        f"SELECT coalesce(sum(n - 1), 0), count(*) FROM ({per_id}) WHERE n > 1").fetchone()
+        f"SELECT coalesce(sum(l.n - e.puts), 0), count(*) FROM ({per_id}) l JOIN expected e USING (record_id)"
+        " WHERE l.n > e.puts").fetchone()
+    # rows beyond one per record_id: producers re-sending an id by design (a dedup reader shows one)
+    repeat_rows = con.execute(f"SELECT coalesce(sum(n - 1), 0) FROM ({per_id}) WHERE n > 1").fetchone()[0]
     unexpected = con.execute(
         f"SELECT count(*) FROM ({per_id}) l WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.record_id = l.record_id)"
     ).fetchone()[0]
     lost_sample = [r[0] for r in con.execute(
         f"SELECT e.record_id FROM expected e LEFT JOIN ({per_id}) l USING (record_id) WHERE l.record_id IS NULL"
         " ORDER BY 1 LIMIT 5").fetchall()]
-    dup_sample = [r[0] for r in con.execute(f"SELECT record_id FROM ({per_id}) WHERE n > 1 ORDER BY 1 LIMIT 5").fetchall()]
+    dup_sample = [r[0] for r in con.execute(
+        f"SELECT record_id FROM ({per_id}) l JOIN expected e USING (record_id) WHERE l.n > e.puts ORDER BY 1 LIMIT 5"
+    ).fetchall()]
     repeated = sum(1 for n in produced.puts.values() if n > 1)
 
     # --- DynamoDB: one item per top-track key, holding the newest record's content
@@ -785,7 +793,7 @@ def reconcile(*, produced: Produced, workload: Workload, deployed: Mapping[str, 
             "lake_duplicate_ids": int(dup_ids), "lake_unexpected_ids": int(unexpected),
             "dynamo_items": len(items), "dynamo_missing": dyn_missing, "dynamo_wrong_content": dyn_wrong,
             "dynamo_unexpected": dyn_unexpected, "never_accepted_by_kinesis": synthetic_unsent,
-            "repeated_by_producers": repeated, "dlq": per_queue, "blocked": blocked,
+            "repeated_by_producers": repeated, "lake_rows_beyond_one_per_id": int(repeat_rows), "dlq": per_queue, "blocked": blocked,
             "lost_sample": lost_sample, "duplicate_sample": dup_sample,
         },
     }
