@@ -587,6 +587,17 @@ def _resolve_parameters(c: Ctx, cfn: dict, stack_name: str, overrides: Mapping[s
     return values, stack_params
 
 
+def _unhonourable_message(res: dict, deps: Mapping[str, set[str]], late: set[str], bad: set[str]) -> str:
+    """Name the root causes: stack resources that themselves reference a late resource the split *can* create
+    (self-provisioned after the stack, or deferrable), not the ones only dragged along through another bad one."""
+    roots = sorted(lid for lid in bad if deps[lid] & (late - bad))
+    causes = "; ".join(f"{lid} ({res[lid]['Type']}) depends on {sorted(deps[lid] & (late - bad))}" for lid in roots)
+    dragged = sorted(bad - set(roots))
+    tail = f"; through it, {len(dragged)} more stack resource(s) cannot be created: {dragged}" if dragged else ""
+    return (f"{causes}, which exist only after moto's stack is created{tail}; "
+            "add a DEFERRABLE creator or restructure the template")
+
+
 def plan(cfn: dict) -> dict[str, list[str]]:
     """Split a transformed template's resources: ``pre`` (self-provisioned before the stack), ``stack`` (moto's
     CloudFormation), ``post`` (self-provisioned after it), ``deferred`` (stack types created after ``post``).
@@ -613,10 +624,9 @@ def plan(cfn: dict) -> dict[str, list[str]]:
                 late.add(lid)
                 changed = True
     deferred = {lid for lid in late if lid not in self_types}
-    for lid in deferred:
-        if res[lid]["Type"] not in DEFERRABLE:
-            raise ValueError(f"{lid} ({res[lid]['Type']}) depends on {sorted(deps[lid] & late)}, which moto's "
-                             "CloudFormation cannot create; add a DEFERRABLE creator or restructure the template")
+    unhonourable = {lid for lid in deferred if res[lid]["Type"] not in DEFERRABLE}
+    if unhonourable:
+        raise ValueError(_unhonourable_message(res, deps, late, unhonourable))
     post = late - deferred
 
     def ordered(ids: set[str]) -> list[str]:

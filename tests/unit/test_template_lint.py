@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,10 +150,37 @@ def test_plan_splits_what_moto_cannot_create(cfn):
 
 
 def test_plan_refuses_an_unhonourable_dependency(cfn):
+    """The error names the root cause (the table that references the API), first, whatever the set order; the
+    functions, roles and mappings dragged along through it are listed after it, not blamed."""
     bad = json.loads(json.dumps(cfn))
     bad["Resources"]["TopTracksTable"]["Properties"]["Tags"] = [{"Key": "api", "Value": {"Ref": "ChatbotApi"}}]
-    with pytest.raises(ValueError, match="TopTracksTable"):
+    with pytest.raises(ValueError) as err:
         plan(bad)
+    msg = str(err.value)
+    assert msg.startswith("TopTracksTable (AWS::DynamoDB::Table) depends on ['ChatbotApi']"), msg
+    causes, dragged = msg.split("; through it, ", 1)
+    assert "DynamoSinkFunction" not in causes
+    assert "'DynamoSinkFunction'" in dragged and "'DynamoSinkFunctionRecords'" in dragged
+    assert "'ChatbotFunctionSkillPermission'" not in dragged  # still deferrable: not a problem
+
+
+def test_plan_error_is_the_same_under_any_hash_seed(cfn, tmp_path):
+    """Set iteration order varies with PYTHONHASHSEED; the plan (and its refusal) must not."""
+    bad = json.loads(json.dumps(cfn))
+    bad["Resources"]["TopTracksTable"]["Properties"]["Tags"] = [{"Key": "api", "Value": {"Ref": "ChatbotApi"}}]
+    (tmp_path / "good.json").write_text(json.dumps(cfn))
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    code = ("import json, sys\nfrom local.provision import plan\n"
+            "good = plan(json.load(open(sys.argv[1])))\n"
+            "try:\n    plan(json.load(open(sys.argv[2])))\nexcept ValueError as e:\n"
+            "    print(json.dumps([good, str(e)]))\n")
+    outs = set()
+    for seed in ("0", "1", "2", "3"):
+        run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "good.json"), str(tmp_path / "bad.json")],
+                             capture_output=True, text=True, check=True, cwd=Path(TEMPLATE_PATH).parent,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.add(run.stdout)
+    assert len(outs) == 1 and "TopTracksTable" in outs.pop()
 
 
 def test_resolver_intrinsics():
