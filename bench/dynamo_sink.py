@@ -5,7 +5,7 @@ in-process moto DynamoDB; requests are counted on the client (botocore ``before-
 per situation: fresh keys (empty table), a refresh (next day's snapshot over existing keys), and a replay
 (the same batch again: every write is stale, nothing may change).
 
-    .venv/bin/python bench/dynamo_sink.py [--records 5000]
+    .venv/bin/python bench/dynamo_sink.py [--records 1000]
 
 Prints one JSON line; the issue's key is ``requests_per_1000`` (default writer, fresh keys). Goal ≤ 40.
 """
@@ -71,7 +71,7 @@ def run(mode: str, n: int, batch: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=5000)
+    ap.add_argument("--records", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=100, help="Kinesis records (aggregates) per Lambda event")
     a = ap.parse_args()
     results = {mode: run(mode, a.records, a.batch) for mode in ("transact", "batch")}

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -55,8 +56,6 @@ def _parse_schema() -> tuple[pa.Schema, frozenset[str]]:
 
 PARSE_SCHEMA, FAST_TYPES = _parse_schema()
 _PARSE = pj.ParseOptions(explicit_schema=PARSE_SCHEMA, unexpected_field_behavior="ignore")
-_TS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 @dataclass
@@ -79,18 +78,19 @@ class ColumnarBatch:
 
 # ------------------------------------------------------------------------------------------- decoding
 
-def _read(chunk: Sequence[bytes], use_threads: bool) -> pa.Table | None:
+def _read(buf: bytes, rows: int, use_threads: bool) -> pa.Table | None:
     try:
-        t = pj.read_json(io.BytesIO(b"\n".join(chunk)), parse_options=_PARSE,
-                         read_options=pj.ReadOptions(use_threads=use_threads, block_size=1 << 24))
+        t = pj.read_json(io.BytesIO(buf), parse_options=_PARSE,
+                         read_options=pj.ReadOptions(use_threads=use_threads, block_size=1 << 20))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return t if t.num_rows == len(chunk) else None
+    return t if t.num_rows == rows else None
 
 
-def _parse(payloads: Sequence[bytes], lo: int, hi: int, out: list, bad: list[int], use_threads: bool) -> None:
+def _parse(payloads: Sequence[bytes], lo: int, hi: int, out: list, bad: list[int], use_threads: bool,
+           joined: bytes | None = None) -> None:
     """Parse payloads[lo:hi]; on error halve until the bad payloads are isolated."""
-    t = _read(payloads[lo:hi], use_threads)
+    t = _read(joined if joined is not None else b"\n".join(payloads[lo:hi]), hi - lo, use_threads)
     if t is not None:
         out.append((lo, t))
     elif hi - lo == 1:
@@ -102,60 +102,70 @@ def _parse(payloads: Sequence[bytes], lo: int, hi: int, out: list, bad: list[int
 
 
 def _ts_ok(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    shape = pc.match_substring_regex(col, _TS)
-    parsed = pc.strptime(pc.utf8_slice_codeunits(col, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="s",
-                         error_is_null=True)
-    return pc.and_(shape, pc.is_valid(parsed))
+    """ISO-8601 UTC/offset timestamps with a real date and time (rarer forms take the slow path)."""
+    if pc.all(pc.equal(pc.utf8_length(col), 20)).as_py():  # the canonical YYYY-MM-DDTHH:MM:SSZ: one kernel
+        return pc.is_valid(pc.strptime(col, format="%Y-%m-%dT%H:%M:%SZ", unit="s", error_is_null=True))
+    head = pc.strptime(pc.utf8_slice_codeunits(col, 0, 19), format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
+    tail = pc.match_substring_regex(pc.utf8_slice_codeunits(col, 19, 64), r"^(\.\d{3}|\.\d{6})?(Z|[+-]\d{2}:\d{2})$")
+    return pc.and_(pc.is_valid(head), tail)
 
 
 def _date_ok(col: pa.ChunkedArray) -> pa.ChunkedArray:
     parsed = pc.strptime(col, format="%Y-%m-%d", unit="s", error_is_null=True)
-    return pc.and_(pc.match_substring_regex(col, _DATE), pc.is_valid(parsed))
+    return pc.and_(pc.equal(pc.utf8_length(col), 10), pc.is_valid(parsed))
 
 
-def _fast_table(type_: str, sub: pa.Table) -> tuple[pa.Table, pa.Array]:
-    """Lake rows of one record type and the mask of rows that passed every contract check."""
+def _fast_table(type_: str, t: pa.Table, idx: pa.Array | None) -> tuple[pa.Table, pa.Array]:
+    """Lake rows of one record type (rows ``idx`` of the parsed chunk ``t``; all when None) and the mask of
+    rows that passed every contract check. Only the columns this type needs are gathered."""
     spec = TYPES[type_]
-    data = sub.column("data")
-    cols = {f.name: pc.struct_field(data, f.name) for f in spec.fields}
-    ok = pc.and_(pc.is_valid(data), pc.is_in(sub.column("v"), pa.array(sorted(contract.SUPPORTED_VERSIONS), pa.int64())))
-    for name in ("id", "emitted_at", "source"):
-        ok = pc.and_(ok, pc.greater(pc.utf8_length(sub.column(name)), 0))
-    ok = pc.and_(ok, _ts_ok(sub.column("emitted_at")))
+
+    def col(name: str):
+        c = t.column(name)
+        return c if idx is None else c.take(idx)
+
+    data = t.column("data")
+    fields = {f.name: (pc.struct_field(data, f.name) if idx is None else pc.struct_field(data, f.name).take(idx))
+              for f in spec.fields}
+    env = {n: col(n) for n in ("id", "v", "emitted_at", "source", _ITEM, _POS)}
+    data_ok = pc.is_valid(data) if idx is None else pc.is_valid(data).take(idx)
+    ok = pc.and_(data_ok, pc.is_in(env["v"], pa.array(sorted(contract.SUPPORTED_VERSIONS), pa.int64())))
+    for name in ("id", "source"):
+        ok = pc.and_(ok, pc.greater(pc.utf8_length(env[name]), 0))
+    ok = pc.and_(ok, _ts_ok(env["emitted_at"]))
     for f in spec.fields:
-        col = cols[f.name]
+        c = fields[f.name]
         if f.required:
-            ok = pc.and_(ok, pc.is_valid(col))
+            ok = pc.and_(ok, pc.is_valid(c))
         if f.kind == "date":
-            ok = pc.and_(ok, pc.or_kleene(pc.is_null(col), _date_ok(col)))
+            ok = pc.and_(ok, pc.or_kleene(pc.is_null(c), _date_ok(c)))
         elif f.kind == "timestamp":
-            ok = pc.and_(ok, pc.or_kleene(pc.is_null(col), _ts_ok(col)))
-    parts = [pa.scalar(type_)] + [pc.fill_null(pc.cast(cols[k], pa.string()), "") for k in spec.key]
+            ok = pc.and_(ok, pc.or_kleene(pc.is_null(c), _ts_ok(c)))
+    parts = [pa.scalar(type_)] + [pc.fill_null(pc.cast(fields[k], pa.string()), "") for k in spec.key]
     if spec.dated:
-        parts.append(pc.utf8_slice_codeunits(sub.column("emitted_at"), 0, 10))
-    ok = pc.fill_null(pc.and_(ok, pc.equal(pc.binary_join_element_wise(*parts, ":"), sub.column("id"))), False)
-    schema = arrow_schema(spec.table)
-    arrays = [sub.column("id"), sub.column("v"), sub.column("emitted_at"), sub.column("source")]
-    arrays += [cols[f.name] for f in spec.fields]
-    t = pa.Table.from_arrays(arrays, schema=schema)
-    t = t.append_column(_ITEM, sub.column(_ITEM)).append_column(_POS, sub.column(_POS))
-    return t, ok
+        parts.append(pc.utf8_slice_codeunits(env["emitted_at"], 0, 10))
+    ok = pc.fill_null(pc.and_(ok, pc.equal(pc.binary_join_element_wise(*parts, ":"), env["id"])), False)
+    arrays = [env["id"], env["v"], env["emitted_at"], env["source"], *(fields[f.name] for f in spec.fields)]
+    lake = pa.Table.from_arrays(arrays, schema=arrow_schema(spec.table))
+    return lake.append_column(_ITEM, env[_ITEM]).append_column(_POS, env[_POS]), ok
 
 
 def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) -> ColumnarBatch:
     """Validate and columnarise every user record of the batch (the s3 sink's decoder)."""
     payloads: list[bytes] = []
-    item_of: list[int] = []
-    position: list[int] = []  # index of the payload inside its item
+    counts: list[int] = []
+    indexes: list[int] = []
     poison: list[Poison] = []
     for item in items:
         if item.unpacked.error:
             poison.extend(Poison(item.index, i, p, item.unpacked.error) for i, p in enumerate(item.payloads))
             continue
-        n = len(item.payloads)
         payloads.extend(item.payloads)
-        item_of.extend([item.index] * n)
-        position.extend(range(n))
+        counts.append(len(item.payloads))
+        indexes.append(item.index)
+    item_of = np.repeat(np.asarray(indexes, np.int32), counts)  # payload -> item index
+    starts = np.repeat(np.cumsum([0] + counts[:-1]), counts) if counts else np.zeros(0, np.int64)
+    position = np.arange(len(payloads)) - starts  # payload -> index inside its item
 
     # Payloads the JSON-lines reader must not see (line breaks, blank): screened in bulk, rarely one by one.
     slow: list[int] = []
@@ -166,42 +176,47 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
         fast_idx = []
         for i, p in enumerate(payloads):
             (slow if (b"\n" in p or b"\r" in p or not p.strip()) else fast_idx).append(i)
-    del joined
+        joined = None
     fast_payloads = payloads if fast_idx is None else [payloads[i] for i in fast_idx]
     chunks: list[tuple[int, pa.Table]] = []
     bad: list[int] = []
     if fast_payloads:
-        _parse(fast_payloads, 0, len(fast_payloads), chunks, bad, use_threads)
+        _parse(fast_payloads, 0, len(fast_payloads), chunks, bad, use_threads, joined)
+    del joined
     slow.extend(b if fast_idx is None else fast_idx[b] for b in bad)
 
     tables: dict[str, list[pa.Table]] = {}
-    all_items = pa.array(item_of, pa.int32())
+    fast_pos = np.arange(len(payloads)) if fast_idx is None else np.asarray(fast_idx, np.int64)
     for lo, t in chunks:
-        idx = pa.array(range(lo, lo + t.num_rows) if fast_idx is None else fast_idx[lo:lo + t.num_rows], pa.int64())
-        t = t.append_column(_ITEM, pc.take(all_items, idx)).append_column(_POS, idx)
+        idx = fast_pos[lo:lo + t.num_rows]
+        t = t.append_column(_ITEM, pa.array(item_of[idx])).append_column(_POS, pa.array(idx))
         types = pc.unique(t.column("type")).to_pylist()
         for type_ in types:
-            mask = pc.fill_null(pc.equal(t.column("type"), type_), False) if type_ is not None \
-                else pc.is_null(t.column("type"))
-            sub = t.filter(mask)
+            if len(types) == 1:
+                idx = None
+            else:
+                mask = pc.is_null(t.column("type")) if type_ is None else pc.fill_null(pc.equal(t.column("type"), type_), False)
+                idx = pc.indices_nonzero(mask)
             if type_ not in FAST_TYPES:
-                slow.extend(sub.column(_POS).to_pylist())
+                slow.extend((t.column(_POS) if idx is None else t.column(_POS).take(idx)).to_pylist())
                 continue
-            lake, ok = _fast_table(type_, sub)
-            good = lake.filter(ok)
+            lake, ok = _fast_table(type_, t, idx)
+            if pc.all(ok).as_py():
+                good = lake
+            else:
+                good = lake.filter(ok)
+                slow.extend(lake.filter(pc.invert(ok)).column(_POS).to_pylist())
             if good.num_rows:
                 tables.setdefault(TYPES[type_].table, []).append(good)
-            if good.num_rows != lake.num_rows:
-                slow.extend(lake.filter(pc.invert(ok)).column(_POS).to_pylist())
 
     # Slow path: the contract's own validate() decides, and gives the reason.
     slow_rows: dict[str, list[dict]] = {}
     for i in sorted(slow):
-        item = items[item_of[i]]
+        item = items[int(item_of[i])]
         try:
             rec = validate(payloads[i])
         except RecordError as e:
-            poison.append(Poison(item.index, position[i], payloads[i], e.reason))
+            poison.append(Poison(item.index, int(position[i]), payloads[i], e.reason))
             continue
         row = lake_row(rec)
         row[_ITEM], row[_POS] = item.index, i
@@ -214,7 +229,7 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
                 pa.Table.from_pylist([row], schema=schema)
                 good_rows.append(row)
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-                poison.append(Poison(item_of[row[_POS]], position[row[_POS]], payloads[row[_POS]],
+                poison.append(Poison(int(item_of[row[_POS]]), int(position[row[_POS]]), payloads[row[_POS]],
                                      f"{table}: value out of range for the lake schema: {e}"))
         if good_rows:
             tables.setdefault(table, []).append(pa.Table.from_pylist(good_rows, schema=schema))

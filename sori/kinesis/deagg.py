@@ -21,7 +21,7 @@ whole with ``error`` set, so the consumer can dead-letter it with that reason in
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
@@ -50,14 +50,27 @@ class UserRecord:
     error: str | None = None  # set when the parent looked aggregated but was corrupt
 
 
-@dataclass(frozen=True, slots=True)
 class Unpacked:
-    """The user records of one Kinesis record: payloads and partition keys in order."""
+    """The user records of one Kinesis record: payloads (and, on demand, partition keys) in order."""
 
-    payloads: list[bytes]
-    partition_keys: list[str]
-    aggregated: bool
-    error: str | None = None
+    __slots__ = ("payloads", "aggregated", "error", "_keys", "_agg")
+
+    def __init__(self, payloads: list[bytes], partition_keys: list[str] | None, aggregated: bool,
+                 error: str | None = None, agg=None):
+        self.payloads, self.aggregated, self.error = payloads, aggregated, error
+        self._keys, self._agg = partition_keys, agg
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """Each user record's partition key (resolved lazily: only dead-lettering and redrive need them)."""
+        if self._keys is None:
+            table = list(self._agg.partition_key_table)
+            self._keys = [table[r.partition_key_index] if r.partition_key_index < len(table) else ""
+                          for r in self._agg.records]
+        return self._keys
+
+    def __repr__(self) -> str:
+        return f"Unpacked({len(self.payloads)} payload(s), aggregated={self.aggregated}, error={self.error!r})"
 
 
 def shard_id(event_record: Mapping[str, Any]) -> str:
@@ -78,18 +91,13 @@ def unpack(blob: bytes, partition_key: str = "") -> Unpacked:
         agg.ParseFromString(body)
     except DecodeError as e:
         return Unpacked([blob], [partition_key], False, f"corrupt KPL aggregate: {e}")
-    pks = list(agg.partition_key_table)
-    try:
-        keys = [pks[r.partition_key_index] for r in agg.records]
-    except IndexError:
-        return Unpacked([blob], [partition_key], False, "corrupt KPL aggregate: partition key index out of range")
-    return Unpacked([r.data for r in agg.records], keys, True)
+    return Unpacked([r.data for r in agg.records], None, True, agg=agg)
 
 
 def unpack_event_record(event_record: Mapping[str, Any]) -> Unpacked:
     """Unpack a Lambda Kinesis event record (``kinesis.data`` is base64)."""
     k = event_record["kinesis"]
-    return unpack(base64.b64decode(k["data"]), k.get("partitionKey", ""))
+    return unpack(binascii.a2b_base64(k["data"]), k.get("partitionKey", ""))
 
 
 def iter_user_records(lambda_event: Mapping[str, Any]) -> Iterator[UserRecord]:
