@@ -94,6 +94,9 @@ class ChaosConfig:
     mode: str = "extended"
     mysql_server: str | None = None  # a MariaDB server URL; default: SORI_MYSQL_URL or a throwaway one
     drain_timeout: float = 900.0
+    #: For the harness's own self-test only: ``"drop"`` makes the DynamoDB sink silently skip a record,
+    #: ``"duplicate"`` writes one lake object twice under another name. A run with either must fail.
+    sabotage: frozenset[str] = frozenset()
 
 
 # =============================================================================================== faults
@@ -203,6 +206,39 @@ class CrashingHandler:
         self.crashes += 1
         what = f"{self.function} died after writing {k} of {n} Kinesis records"
         raise RunnerKilled(what) if killed else InjectedCrash(what)
+
+
+class Saboteur:
+    """Breaks a sink on purpose (the harness's self-test): the reconciliation must then report the damage.
+
+    ``drop``: the first multi-record invocation runs without its last Kinesis record and reports success, so
+    the mapping checkpoints past a record nobody wrote. ``duplicate``: after the first invocation, one lake
+    object is copied under a second name, as a non-idempotent sink would write it twice.
+    """
+
+    def __init__(self, function: str, handler: Callable, kinds: frozenset[str], env: Mapping[str, str]):
+        self.function, self.handler, self.kinds, self.env = function, handler, kinds, env
+        self.done: list[str] = []
+
+    def __call__(self, event: dict, context: Any = None) -> Any:
+        records = event.get("Records") or []
+        if "drop" in self.kinds and "drop" not in self.done and len(records) >= 2:
+            self.done.append("drop")
+            self.handler({**event, "Records": records[:-1]}, context)
+            return {"batchItemFailures": []}
+        out = self.handler(event, context)
+        if "duplicate" in self.kinds and "duplicate" not in self.done and self.function == "S3SinkFunction":
+            import boto3
+
+            s3 = boto3.client("s3")
+            bucket = self.env["SORI_BUCKET"]
+            objs = s3.list_objects_v2(Bucket=bucket, Prefix=(self.env.get("SORI_LAKE_PREFIX") or "lake") + "/")
+            keys = [o["Key"] for o in objs.get("Contents", ()) if o["Key"].endswith(".parquet")]
+            if keys:
+                self.done.append("duplicate")
+                s3.copy_object(Bucket=bucket, Key=keys[0].replace(".snappy.parquet", "-again.snappy.parquet"),
+                               CopySource={"Bucket": bucket, "Key": keys[0]})
+        return out
 
 
 class _KillingCursor:
@@ -916,6 +952,10 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
                                             min_crashes=1 if cfg.crash_rate > 0 else 0,
                                             kill=kill if cfg.kill_runner else None)
                         for i, fn in enumerate(KINESIS_FUNCTIONS)}
+            crashing = dict(handlers)
+            if cfg.sabotage:
+                kinds = {"DynamoSinkFunction": frozenset({"drop"}), "S3SinkFunction": frozenset({"duplicate"})}
+                handlers = {fn: Saboteur(fn, h, cfg.sabotage & kinds[fn], env) for fn, h in handlers.items()}
             consumers = Consumers(deployed, handlers, checkpoint)
             done = threading.Event()
             thread = threading.Thread(target=consumers.consume_until, args=(done,), name="chaos-consumers",
@@ -958,14 +998,16 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
     spotify = phases.get("spotify") or {}
     faults = {
         "put_records": {"required": cfg.put_failure_rate > 0, "fired": flaky.failed_entries > 0, **flaky.stats()},
-        "consumer_crashes": {"required": cfg.crash_rate > 0, "fired": sum(h.crashes for h in handlers.values()) > 0,
-                             **{fn: {"invocations": h.invocations, "crashes": h.crashes} for fn, h in handlers.items()}},
+        "consumer_crashes": {"required": cfg.crash_rate > 0, "fired": sum(h.crashes for h in crashing.values()) > 0,
+                             **{fn: {"invocations": h.invocations, "crashes": h.crashes} for fn, h in crashing.items()}},
         "poison": {"required": cfg.poison_rate > 0, "fired": len(workload.poison) > 0, "injected": len(workload.poison),
                    "kinds": dict(Counter(workload.poison.values()))},
         "spotify_bursts": {"required": cfg.spotify, "fired": bool(spotify), **spotify},
         "mysql_kill_during_swap": {"required": cfg.related_swap,
                                    "fired": bool(phases.get("related_swap", {}).get("killed")),
                                    **phases.get("related_swap", {})},
+        "sabotage": {"required": bool(cfg.sabotage), "fired": bool(cfg.sabotage), "kinds": sorted(cfg.sabotage),
+                     "done": sorted(x for h in handlers.values() for x in getattr(h, "done", ()))},
         "runner_kill": {"required": cfg.kill_runner, "fired": consumers.restarts > 0, "restarts": consumers.restarts,
                         "kills": [k["reason"] for k in consumers.kills]},
     }
