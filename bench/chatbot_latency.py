@@ -111,9 +111,18 @@ def main() -> int:
         interval = 1.0 / a.rate
         n = int(a.rate * a.seconds)
 
+        failed = 0
+
         def one(i: int) -> None:
-            nonlocal errors
-            status, ms, kind = post(url, secret, ASKS[i % len(ASKS)])
+            nonlocal errors, failed
+            t0 = time.perf_counter()
+            try:
+                status, ms, kind = post(url, secret, ASKS[i % len(ASKS)])
+            except Exception:  # connection refused / timed out: counted, and its time is kept
+                with lock:
+                    failed += 1
+                    lat.append((time.perf_counter() - t0) * 1000)
+                return
             with lock:
                 lat.append(ms)
                 errors += status != 200 or kind != "carousel"
@@ -135,10 +144,11 @@ def main() -> int:
     out = {"p50_ms": round(pct(lat, 50), 1), "p99_ms": round(pct(lat, 99), 1), **imports,
            "max_ms": round(max(lat), 1), "mean_ms": round(statistics.mean(lat), 1), "requests": len(lat),
            "achieved_rps": round(len(lat) / wall, 1), "rate": a.rate, "seconds": a.seconds,
-           "not_carousel_or_error": errors, "first_request_ms": round(first[1], 1),
+           "not_carousel_or_error": errors, "failed": failed, "load_avg_1m": round(os.getloadavg()[0], 2),
+           "first_request_ms": round(first[1], 1),
            "warm_kinds": sorted(set(kinds.values())), "cpus": os.cpu_count()}
     print(json.dumps(out))
-    return 0 if errors == 0 else 1
+    return 0 if errors == failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -338,7 +338,10 @@ def register(app: typer.Typer) -> None:
         if info is None:
             print("no local stack is running: starting one for this question (`sori serve` keeps one up)",
                   file=sys.stderr)
-            temp = stack.LocalStack(consume=False)
+            import os
+
+            os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the handler runs in this process: keep
+            temp = stack.LocalStack(consume=False)                     # its logs out of the printed reply
             info = temp.start()
         try:
             if temp is not None and _catalog_is_empty():

@@ -25,5 +25,6 @@ def test_handler_import_graph_excludes_heavy_libraries():
 
 def test_answering_imports_no_heavy_libraries_either():
     # the adapters the answer path imports lazily (MySQL, DynamoDB, Spotify, SQS) stay lean too
-    mods = _modules_after("import chatbot.handler, chatbot.deps, sori.stores.mysql, sori.spotify.client, boto3")
+    mods = _modules_after("import chatbot.handler, chatbot.deps, sori.stores.mysql, sori.stores.dynamo, "
+                          "sori.spotify.client, boto3, pymysql, spotipy")
     assert sorted(m for m in mods if m.split(".")[0] in HEAVY) == []
