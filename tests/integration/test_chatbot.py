@@ -176,3 +176,24 @@ def test_unauthorized_and_bad_requests_over_http(world, emu):
 def test_english_reply(world, emu):
     body = ask(world, "artists like TWICE", lang="en")
     assert "If you like TWICE" in render_text(body)
+
+
+def test_sori_ask_prints_the_rendered_reply_or_the_json(world, emu, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    import local.stack
+    from local.commands import chatbot as commands
+
+    monkeypatch.setattr(local.stack, "load_stack", lambda required=True: {"chatbot": world["url"],
+                                                                          "skill_secret": world["secret"]})
+    app = typer.Typer()
+    commands.register(app)
+    runner = CliRunner()
+    res = runner.invoke(app, ["ask", "샤이니랑 비슷한 가수"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("SHINee 좋아하시면") and "1. ┌ SHINee" in res.output and "[도움말]" in res.output
+    res = runner.invoke(app, ["ask", "--json", "--lang", "en", "artists like TWICE"])
+    assert res.exit_code == 0
+    body = json.loads(res.output)
+    assert validate_response(body) == [] and body["template"]["outputs"][0]["simpleText"]["text"].startswith("If")
