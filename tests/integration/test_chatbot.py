@@ -74,7 +74,8 @@ def test_known_artist_with_related_is_a_carousel_with_top_tracks_from_dynamodb(w
     assert kinds(body) == ["simpleText", "carousel"]
     cards = body["template"]["outputs"][1]["carousel"]["items"]
     assert cards[0]["header"]["title"] == "BLACKPINK" and len(cards) == 5
-    expected = [t.name for t in world["emulator"].catalog.top_tracks(catalog_id(world, "BLACKPINK"), 3)]
+    names = [t.name for t in world["emulator"].catalog.top_tracks(catalog_id(world, "BLACKPINK"), 5)]
+    expected = list(dict.fromkeys(names))[:3]  # a song on a single and on an album shows once
     assert [i["title"] for i in cards[0]["items"][1:]] == expected
     assert searches(emu) == 0  # a known artist never reaches Spotify
     assert "BLACKPINK" in render_text(body)
