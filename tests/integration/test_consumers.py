@@ -283,8 +283,8 @@ def test_new_optional_fields_do_not_break_the_table(aws, monkeypatch):
 
 # ------------------------------------------------------------------------------------------------ dynamo sink
 
-def _top_tracks(day: str, name_suffix: str = "", seed: int = 3):
-    recs = [r for r in sample_records(700, day=day, seed=seed) if r["type"] == "top_track"]
+def _top_tracks(day: str, name_suffix: str = "", seed: int = 3, n: int = 60):
+    recs = [r for r in sample_records(n * 34 // 10 + 34, day=day, seed=seed) if r["type"] == "top_track"][:n]
     for r in recs:
         r["data"]["name"] += name_suffix
     return recs
@@ -362,7 +362,7 @@ class CrashingClient:
 @pytest.mark.parametrize("mode", ["transact", "batch"])
 def test_dynamo_crash_after_part_of_a_batch_then_retry_is_exactly_once(aws, monkeypatch, mode):
     env = make_env(monkeypatch)
-    recs = _top_tracks(DAY)
+    recs = _top_tracks(DAY, n=130)
     event = events(recs, batch_size=1000, aggregate_bytes=64 * 1024)[0]
     dlq = DeadLetterQueue(env.dynamo_dlq)
     with pytest.raises(Crash):
