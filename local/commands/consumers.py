@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("drain")
     def drain(timeout: float = typer.Option(120, help="Seconds to wait."),
-              run: bool = typer.Option(False, "--run", help="Consume here instead of waiting for the stack's runner.")) -> None:
+              run: bool = typer.Option(False, "--run", help="Consume in this process (only when the stack runs no "
+                                                           "mapping runner of its own).")) -> None:
         """Return once every record put so far has been processed (or dead-lettered)."""
         info = _stack()
         from local.mapping import MappingRunner, wait_drained
@@ -119,6 +120,10 @@ def register(app: typer.Typer) -> None:
         ckpt = sori_home() / "checkpoints"
         if run:
             ok = MappingRunner(info["deployed"], checkpoint_dir=ckpt).drain(timeout=timeout)
+        elif info.get("control"):  # the stack's own runner drains (batching windows flushed) and reports
+            from local.stack import drain_remote
+
+            ok = bool(drain_remote(info, timeout=timeout).get("drained"))
         else:
             ok = wait_drained(info["deployed"], checkpoint_dir=ckpt, timeout=timeout)
         if not ok:
