@@ -5,6 +5,7 @@ assertions need is read back from moto inside the fixture, so the tests below ar
 """
 from __future__ import annotations
 
+import ast
 import json
 
 import boto3
@@ -39,7 +40,7 @@ def stack(moto_url):
                 for n in ("TopTracksTableName", "StateTableName")},
         "pitr": ddb.describe_continuous_backups(TableName=out["TopTracksTableName"])["ContinuousBackupsDescription"],
         "queues": {n: c("sqs").get_queue_attributes(QueueUrl=out[n], AttributeNames=["All"])["Attributes"]
-                   for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "RefreshQueueUrl", "RefreshDLQUrl")},
+                   for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "ProducerDLQUrl", "RefreshQueueUrl", "RefreshDLQUrl")},
         "secrets": {n: json.loads(c("secretsmanager").get_secret_value(SecretId=out[n])["SecretString"])
                     for n in ("SpotifySecretArn", "ListeningTokenSecretArn", "MysqlSecretArn", "SkillSecretArn")},
         "glue_tables": {t["Name"]: t for t in c("glue").get_tables(DatabaseName=out["GlueDatabaseName"])["TableList"]},
@@ -52,8 +53,31 @@ def stack(moto_url):
             "lifecycle": c("s3").get_bucket_lifecycle_configuration(Bucket=out["LakeBucketName"])["Rules"],
         },
         "routes": c("apigatewayv2").get_routes(ApiId=d["http_api"]["api_id"])["Items"],
+        "role_statements": {lid: _role_statements(c("iam"), f["name"], c("lambda"))
+                            for lid, f in d["functions"].items()},
     }
     return snap
+
+
+def _role_statements(iam, function_name: str, lam) -> list[dict]:
+    """The Allow statements of a deployed function's role, as moto's IAM holds them (Refs resolved)."""
+    role = lam.get_function_configuration(FunctionName=function_name)["Role"].rsplit("/", 1)[1]
+    out = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(doc, str):  # moto's CloudFormation stores the document as a Python repr, not JSON
+            doc = ast.literal_eval(doc) if doc.startswith("{'") else json.loads(doc)
+        out += [st for st in doc["Statement"] if st["Effect"] == "Allow"]
+    return out
+
+
+def _allowed(statements: list[dict], action: str) -> set[str]:
+    found = set()
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if action in actions:
+            found |= set(st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+    return found
 
 
 def test_stack_created_with_every_output(stack):
@@ -97,7 +121,7 @@ def test_bucket_encrypted_private_with_lifecycle(stack):
 
 def test_queues_retain_fourteen_days_and_refresh_redrives(stack):
     q = stack["queues"]
-    for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "RefreshDLQUrl"):
+    for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "ProducerDLQUrl", "RefreshDLQUrl"):
         assert q[n]["MessageRetentionPeriod"] == "1209600"
         assert "RedrivePolicy" not in q[n]
     redrive = json.loads(q["RefreshQueueUrl"]["RedrivePolicy"])
@@ -136,6 +160,11 @@ def test_functions_handlers_runtime_and_resolved_environment(stack):
     assert env["ChatbotFunction"]["SORI_SKILL_SECRET_ARN"] == out["SkillSecretArn"]
     assert env["ChatbotFunction"]["SORI_REFRESH_QUEUE_URL"] == out["RefreshQueueUrl"]
     assert env["ListeningFunction"]["SORI_LISTENING_SECRET_ARN"] == out["ListeningTokenSecretArn"]
+    assert env["CatalogFunction"]["SORI_LISTENING_SECRET_ARN"] == out["ListeningTokenSecretArn"]
+    assert env["ChartsDropFunction"]["SORI_DLQ_URL"] == out["ProducerDLQUrl"]
+    assert env["ChartsFunction"]["SORI_CHARTS_CSV_URL"] == env["ChartsDropFunction"]["SORI_CHARTS_CSV_URL"] == ""
+    for lid in ("ChartsFunction", "ChartsDropFunction", "CatalogFunction", "ListeningFunction"):
+        assert env[lid]["SORI_MYSQL_SECRET_ARN"] == out["MysqlSecretArn"], lid
     assert env["RelatedBuilderFunction"]["SORI_ATHENA_WORKGROUP"] == out["AthenaWorkGroupName"]
     assert env["RelatedBuilderFunction"]["SORI_MYSQL_SECRET_ARN"] == out["MysqlSecretArn"]
     assert len(fns["S3SinkFunction"]["layers"]) == 3 and len(fns["ChatbotFunction"]["layers"]) == 2
@@ -196,15 +225,35 @@ def test_http_api_routes_skill_to_chatbot(stack):
     assert stack["deployed"]["outputs"]["ChatbotApiUrl"].startswith(f"https://{api['api_id']}.execute-api.")
 
 
+def test_deployed_roles_grant_what_the_producers_need(stack):
+    """Read back from moto's IAM, Refs resolved: the rejected-file prefix, the producer DLQ, the token write-back."""
+    out = stack["deployed"]["outputs"]
+    st = stack["role_statements"]
+    bucket_arn = f"arn:aws:s3:::{out['LakeBucketName']}"
+    assert _allowed(st["ChartsDropFunction"], "s3:PutObject") == {bucket_arn + "/rejected/charts/*"}
+    assert _allowed(st["ChartsDropFunction"], "s3:GetObject") == {bucket_arn + "/landing/charts/*"}
+    dlq_arn = stack["queues"]["ProducerDLQUrl"]["QueueArn"]
+    assert _allowed(st["ChartsDropFunction"], "sqs:SendMessage") == {dlq_arn}
+    for lid in ("ListeningFunction", "CatalogFunction"):
+        assert _allowed(st[lid], "secretsmanager:PutSecretValue") == {out["ListeningTokenSecretArn"]}, lid
+    assert not any(_allowed(s, "secretsmanager:PutSecretValue") for lid, s in st.items()
+                   if lid not in ("ListeningFunction", "CatalogFunction"))
+    assert _allowed(st["ChatbotFunction"], "sqs:SendMessage") == {stack["queues"]["RefreshQueueUrl"]["QueueArn"]}
+
+
 def test_overrides_set_vpc_and_mysql(aws):
     d = deploy(aws, stack_name="sori-vpc", overrides={"VpcSubnetIds": ["subnet-a", "subnet-b"],
                                                       "VpcSecurityGroupIds": "sg-1", "MysqlHost": "db.internal",
-                                                      "GlueDatabaseName": "sori_vpc"})
+                                                      "GlueDatabaseName": "sori_vpc",
+                                                      "ChartsCsvUrl": "https://charts.example/csv"})
     fns = d["functions"]
-    assert fns["ChatbotFunction"]["vpc_subnets"] == ["subnet-a", "subnet-b"]
-    assert fns["RelatedBuilderFunction"]["vpc_subnets"] == ["subnet-a", "subnet-b"]
-    assert fns["DynamoSinkFunction"]["vpc_subnets"] == []  # only MySQL users join the VPC
-    assert fns["CatalogFunction"]["environment"]["SORI_MYSQL_HOST"] == "db.internal"
+    mysql_users = {"ChatbotFunction", "RelatedBuilderFunction", "ChartsFunction", "ChartsDropFunction",
+                   "CatalogFunction", "ListeningFunction"}
+    for lid, f in fns.items():  # only MySQL users join the VPC
+        assert f["vpc_subnets"] == (["subnet-a", "subnet-b"] if lid in mysql_users else []), lid
+        assert (f["environment"].get("SORI_MYSQL_HOST") == "db.internal") == (lid in mysql_users), lid
+    assert fns["ChartsFunction"]["environment"]["SORI_CHARTS_CSV_URL"] == "https://charts.example/csv"
+    assert fns["ChartsDropFunction"]["environment"]["SORI_CHARTS_CSV_URL"] == "https://charts.example/csv"
     assert fns["S3SinkFunction"]["environment"]["SORI_GLUE_DATABASE"] == "sori_vpc"
 
 
