@@ -891,6 +891,24 @@ def _redrive_on_failure(deployed: Mapping[str, Any], stream: str) -> int:
     return n
 
 
+def _cold_start(dotted_handler: str) -> None:
+    """A fresh deployment gets fresh Lambda containers: drop what the handler module cached per container
+    (``functools`` caches holding adapters and clients bound to an earlier stack's endpoint)."""
+    import importlib
+
+    module = importlib.import_module(dotted_handler.rpartition(".")[0])
+    for value in vars(module).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
+def _reset_moto() -> None:
+    """Empty every moto backend of this process (what ``POST /moto-api/reset`` does)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
 @contextlib.contextmanager
 def _preserved_environ():
     """The local stack points ``os.environ`` at itself; put it back afterwards (a test session shares it)."""
@@ -921,6 +939,9 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
     with _preserved_environ(), moto_transactions_backed_up_per_item():
         stack = LocalStack(mode=cfg.mode, consume=False, mysql_server=cfg.mysql_server,
                            database=f"sori_chaos_{run_id}")
+        if not hasattr(stack, "_control"):  # LocalStack.stop() after a failed start expects it
+            stack._control = None
+        _reset_moto()  # in-process moto servers share one global state: start from an empty cloud
         try:
             say("starting the local stack (moto + template, MariaDB, Spotify emulator)")
             info = stack.start()
@@ -946,6 +967,8 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
                 say("Spotify producers under 429/5xx bursts")
                 phases["spotify"] = spotify_phase(info, flaky, producer, cfg)
 
+            for fn in KINESIS_FUNCTIONS:
+                _cold_start(deployed["functions"][fn]["handler"])
             kill = KillSwitch("S3SinkFunction")
             handlers = {fn: CrashingHandler(fn, import_handler(deployed["functions"][fn]["handler"]),
                                             rate=cfg.crash_rate, rng=random.Random(cfg.seed * 7 + 3 + i),
@@ -989,6 +1012,7 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
             rec = reconcile(produced=produced, workload=workload, deployed=deployed, env=env,
                             checkpoint_path=checkpoint)
         finally:
+            _reset_moto()  # leave nothing behind for whatever shares this process's moto next
             stack.stop()
             if "info" in locals():
                 with contextlib.suppress(Exception):
