@@ -95,7 +95,7 @@ class LocalStack:
         self.database = database
         self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
         self.info: dict = {}
-        self._moto = self._emulator = self._runner = self._webhook = None
+        self._moto = self._emulator = self._runner = self._webhook = self._control = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> dict:
@@ -118,6 +118,9 @@ class LocalStack:
         mysql_url = mariadb.create_database(server, self.database)  # utf8mb4, migrated
 
         # AWS: moto server, the template deployed into it
+        from local import moto_patches
+
+        moto_patches.install()  # moto's DynamoDB transactions copy whole tables otherwise
         aws_port = int(os.environ.get("SORI_AWS_PORT") or free_port())
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()

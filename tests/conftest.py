@@ -27,6 +27,9 @@ def moto_url():
     """A moto server on 127.0.0.1 for the whole test session; ``AWS_ENDPOINT_URL`` points boto3 at it."""
     from moto.server import ThreadedMotoServer
 
+    from local import moto_patches
+
+    moto_patches.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

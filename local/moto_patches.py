@@ -1,0 +1,90 @@
+"""Patches to moto that the local stack needs at scale (moto 5.2.5). Each keeps moto's behaviour, changes its cost.
+
+- DynamoDB TransactWriteItems deep-copies the *whole table* once per item as its rollback backup, so the DynamoDB
+  sink's transactional writes take minutes and gigabytes once a table holds tens of thousands of items.
+  :func:`moto_transactions_backed_up_per_item` backs up only the items a transaction touches (same all-or-nothing
+  outcome). :func:`install` applies it for the life of the process (the ``sori up`` supervisor, the test session).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+_installed = False
+
+
+class _TablesNotCopied:
+    """Stands in for the ``copy`` module inside moto's DynamoDB models: tables are not deep-copied."""
+
+    def __init__(self, real: Any, table_type: type):
+        self._real, self._table_type = real, table_type
+
+    def deepcopy(self, x: Any, memo: Any = None) -> Any:
+        return x if isinstance(x, self._table_type) else self._real.deepcopy(x, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@contextlib.contextmanager
+def moto_transactions_backed_up_per_item():
+    """moto 5.2's TransactWriteItems deep-copies the *whole table* once per item as its rollback backup: a
+    100-item transaction against a 40,000-item table copies 4 million items (minutes, gigabytes), so the
+    DynamoDB sink's transactional writes cannot run at chaos scale. This keeps moto's transaction logic
+    untouched and swaps only the backup: the items the transaction touches are saved before it and restored
+    if it is cancelled (same all-or-nothing outcome, cost proportional to the transaction)."""
+    import copy as real_copy
+
+    from moto.dynamodb import models as m
+    from moto.dynamodb.exceptions import MockValidationException, MultipleTransactionsException, \
+        TransactionCanceledException
+
+    original = m.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            name = op.get("TableName")
+            if name not in self.tables:
+                continue
+            table = self.tables[name]
+            if "Item" in op:
+                key = {k: op["Item"][k] for k in (table.hash_key_attr, table.range_key_attr) if k and k in op["Item"]}
+            else:
+                key = op.get("Key") or {}
+            try:
+                old = self.get_item(name, key)
+            except Exception:  # noqa: BLE001 - an invalid key: moto's own validation will answer it
+                continue
+            saved.append((name, key, None if old is None else real_copy.deepcopy(old.to_json()["Attributes"])))
+        try:
+            original(self, transact_items)
+        except (TransactionCanceledException, MultipleTransactionsException, MockValidationException):
+            for name, key, old in reversed(saved):
+                if old is None:
+                    if self.get_item(name, key) is not None:
+                        self.delete_item(name, key)
+                else:
+                    self.put_item(name, old)
+            raise
+
+    global _installed
+    if _installed:  # already patched for the whole process
+        yield
+        return
+    m.copy = _TablesNotCopied(real_copy, m.Table)
+    m.DynamoDBBackend.transact_write_items = transact_write_items
+    _installed = True
+    try:
+        yield
+    finally:
+        m.DynamoDBBackend.transact_write_items = original
+        m.copy = real_copy
+        _installed = False
+
+
+def install() -> None:
+    """Apply every patch for the rest of the process (idempotent)."""
+    if not _installed:
+        moto_transactions_backed_up_per_item().__enter__()
