@@ -66,8 +66,11 @@ def _flow(info: dict, *, mode: str, artist: str, limit: int | None, console: Con
     console.print(f"charts: fallbacks {weekly.get('fallbacks_used')}, records {weekly.get('records')}")
     listening = _step(console, "3. listening history", lambda: run_producer("listening", {"job": "both"}))
     console.print(f"listening: {_records(listening)} records")
+    # the artist we will ask about is refreshed first (as the chatbot's refresh queue would), then every stale one
+    _step(console, f"4a. refresh {artist}", lambda: run_producer("nightly", {"artist_names": [artist]},
+                                                                   progress=False))
     event = {"limit": limit} if limit else {}
-    nightly = _step(console, "4. nightly catalog refresh",
+    nightly = _step(console, "4b. nightly catalog refresh",
                     lambda: run_producer("nightly", event, seed_catalog=True))
     console.print(f"nightly: {nightly.get('artists')} artists, fallbacks {nightly.get('fallbacks_used')}, "
                   f"records {nightly.get('records')}, kinesis {nightly.get('kinesis')}")
