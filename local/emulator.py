@@ -1639,6 +1639,7 @@ def _strip_dev(obj):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # else replies on kept-alive connections stall ~40 ms (delayed ACK)
     emulator: SpotifyEmulator
     protocol_version = "HTTP/1.1"
     server_version = "sori-spotify-emulator/1"

@@ -27,6 +27,8 @@ otherwise count 2-3 per syllable); the validator counts what it is given.
 
 from __future__ import annotations
 
+import re
+
 import json
 import unicodedata
 from dataclasses import dataclass, field
@@ -260,9 +262,12 @@ def fit_text(text: Any, limit: int, *, placeholder: str | None = PLACEHOLDER) ->
     return head + ELLIPSIS if head else ELLIPSIS
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def is_http_url(value: Any) -> bool:
     """An absolute http(s) URL string with a host and no whitespace."""
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not value or _WHITESPACE.search(value):
         return False
     try:
         parts = urlsplit(value)
