@@ -84,7 +84,12 @@ def moto_transactions_backed_up_per_item():
         _installed = False
 
 
+_held: list = []  # the entered context managers: if one were garbage-collected, its ``finally`` would un-patch
+
+
 def install() -> None:
     """Apply every patch for the rest of the process (idempotent)."""
     if not _installed:
-        moto_transactions_backed_up_per_item().__enter__()
+        cm = moto_transactions_backed_up_per_item()
+        cm.__enter__()
+        _held.append(cm)
