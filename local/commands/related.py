@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from contextlib import closing
 from typing import Optional
 
 import typer
@@ -85,14 +86,14 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
            limit: Optional[int] = typer.Option(None, help="At most this many artists."),
            url: Optional[str] = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
     """Print the current generation as ``artist,related,rank,score`` with artist names."""
-    conn = _connect(url)
-    with conn.cursor() as cur:
+    with closing(_connect(url)) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT a.name AS artist, b.name AS related, r.artist_id, r.related_id, r.`rank`, r.score"
             " FROM related_generation g JOIN related_artists r ON r.generation = g.generation"
             " LEFT JOIN artists a ON a.id = r.artist_id LEFT JOIN artists b ON b.id = r.related_id"
             " WHERE g.id = 1 ORDER BY a.name, r.artist_id, r.`rank`")
         rows = cur.fetchall()
+        conn.rollback()
     if limit:
         keep = list(dict.fromkeys(r["artist_id"] for r in rows))[:limit]
         rows = [r for r in rows if r["artist_id"] in set(keep)]
@@ -116,26 +117,26 @@ def show(name: str, url: Optional[str] = typer.Option(None, help="mysql://… (d
     from sori.stores.mysql import ArtistStore, RelatedStore
     from sori.text import normalize
 
-    conn = _connect(url)
-    hits = ArtistStore(conn).find_by_name_norm(normalize(name)) or ArtistStore(conn).find_by_alias(normalize(name))
-    if not hits:
-        raise typer.BadParameter(f"no artist named {name!r}")
-    for r in RelatedStore(conn).current(hits[0]["id"]):
+    with closing(_connect(url)) as conn:
+        hits = ArtistStore(conn).find_by_name_norm(normalize(name)) or ArtistStore(conn).find_by_alias(normalize(name))
+        if not hits:
+            raise typer.BadParameter(f"no artist named {name!r}")
+        related = RelatedStore(conn).current(hits[0]["id"])
+    for r in related:
         print(json.dumps({"rank": r["rank"], "name": r["name"], "score": r["score"], "reason": r["reason"]},
                          ensure_ascii=False))
 
 
 def _connect(url: str | None):
+    """A connection of its own (closed by the caller): ``url``, else ``SORI_MYSQL_URL``, else the stack's."""
     import os
 
     from sori.settings import Settings
-    from sori.stores.mysql import connect
+    from sori.stores.mysql import connection_params, open_connection
 
-    if url:
-        os.environ["SORI_MYSQL_URL"] = url
-    elif not os.environ.get("SORI_MYSQL_URL"):
+    if not url and not os.environ.get("SORI_MYSQL_URL"):
         _use_stack()
-    return connect(Settings.from_env())
+    return open_connection(url or connection_params(Settings.from_env()))
 
 
 @eval_app.command("related")

@@ -159,3 +159,23 @@ def test_killed_mid_swap_the_previous_generation_is_served_in_full(stack, monkey
     assert set(counts) == {first["generation"], second["generation"]}
     new = _fresh_reader(settings.mysql_url).current(artists[0], limit=5)
     assert new[0]["related_id"] == artists[-1] and new[0]["reason"]["shared"][0]["name"] == "New"
+
+
+def test_export_prints_names_rank_score(stack):
+    import typer
+    from typer.testing import CliRunner
+
+    from consumers.related_builder.build import build
+    from local.commands import related
+
+    settings, storage, (tracks, members) = stack
+    summary = build(settings, until=TODAY)
+    app = typer.Typer()
+    related.register(app)
+    res = CliRunner().invoke(app, ["related", "export", "--format", "csv", "--url", settings.mysql_url])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0] == "artist,related,rank,score"
+    assert len(lines) == 1 + summary["pairs"]
+    artist, rel, rank, score = lines[1].split(",")
+    assert artist.startswith("Artist ") and rel.startswith("Artist ") and rank == "1" and float(score) > 0
