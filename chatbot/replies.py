@@ -73,12 +73,16 @@ def reason_text(lang: str, reason: Any, score: Any = None) -> str:
 
     >>> reason_text("ko", {"shared": ["Top 50 - Korea", "K-Pop Daebak", "x"], "features": ["energy"]})
     '함께 등장: Top 50 - Korea, K-Pop Daebak 외 1곳 · 비슷한 점: 에너지'
+    >>> reason_text("en", {"shared": [{"kind": "chart", "id": "regional-kr-weekly:2026-11-19",
+    ...                                "name": "South Korea 2026-11-19"}]})
+    'Seen together: South Korea 2026-11-19'
     >>> reason_text("en", None, 0.42)
     'similarity 42%'
     """
     parts = []
     if isinstance(reason, Mapping):
-        shared = [str(s) for s in (reason.get("shared") or []) if s] if isinstance(reason.get("shared"), list) else []
+        shared = [_collection_name(s) for s in (reason.get("shared") or []) if s] \
+            if isinstance(reason.get("shared"), list) else []
         if shared:
             head = ", ".join(shared[:MAX_REASON_SHARED])
             items = t(lang, "and_more", first=head, n=len(shared) - MAX_REASON_SHARED) \
@@ -94,6 +98,13 @@ def reason_text(lang: str, reason: Any, score: Any = None) -> str:
     if not parts and isinstance(score, (int, float)) and 0 <= score <= 1:
         parts.append(t(lang, "reason_score", score=round(score * 100)))
     return t(lang, "sep").join(parts)
+
+
+def _collection_name(item: Any) -> str:
+    """A shared collection as related_builder stores it (``{"kind", "id", "name"}``) or a bare name."""
+    if isinstance(item, Mapping):
+        return str(item.get("name") or item.get("id") or "?")
+    return str(item)
 
 
 def _known_features() -> frozenset[str]:

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import secrets as _secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -172,7 +173,11 @@ class LocalStack:
         from local.mapping import MappingRunner
         from local.webhook import WebhookServer
 
-        self._runner = MappingRunner(deployed, checkpoint_dir=sori_home() / "checkpoints")
+        # a new moto has new streams whose sequence numbers start over: a previous stack's checkpoints would
+        # make the runner skip records, so they go (they matter for restarts of the runner within one stack)
+        checkpoints = sori_home() / "checkpoints"
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        self._runner = MappingRunner(deployed, checkpoint_dir=checkpoints)
         if self.consume:
             self._runner.start()
         api = deployed.get("http_api") or {}
