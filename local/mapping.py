@@ -613,6 +613,8 @@ def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kine
         n = 0
         for shard in kinesis.list_shards(**stream)["Shards"]:
             seq = checkpoints.get(m.key, shard["ShardId"])
+            if not seq and m.starting_position == "LATEST":
+                continue  # nothing consumed yet from LATEST: records put before the runner started are not owed
             kw = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": seq} if seq else {
                 "ShardIteratorType": "TRIM_HORIZON"}
             it = kinesis.get_shard_iterator(**stream, ShardId=shard["ShardId"], **kw)["ShardIterator"]

@@ -282,12 +282,6 @@ class GlueCatalog:
         self.database, self.storage, self._session = database, storage, session
         self._known: set[tuple[str, str]] = set()
 
-    @property
-    def glue(self):
-        import boto3
-
-        return (self._session or boto3).client("glue")
-
     def ensure_table(self, table: str) -> None:
         """Create the Glue table if missing (the template creates them in the cloud; local tests use this)."""
         import awswrangler as wr
