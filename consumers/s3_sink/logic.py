@@ -1,9 +1,11 @@
 """s3_sink logic: user records → one Arrow table per (lake table, dt) → parquet objects, exactly once.
 
-Hot path (≥ 200k user records/s on one core): the user-record payloads of the whole batch are joined into
-one JSON-lines buffer and parsed by ``pyarrow.json`` against a strict schema (the union of every record
-type's fields, all declared in ``sori.records``); the contract checks then run vectorised per type
-(required fields, version, date/timestamp shapes, id == natural key). Anything the fast path cannot vouch
+Hot path (the goal is 200k user records/s on one core; ``bench/s3_sink_throughput.py``): the batch's
+user-record payloads are grouped by the type our encoder writes first (``{"type":"…``), each group is joined
+into one JSON-lines buffer and parsed by ``pyarrow.json`` against a strict schema of just that type's fields
+(payloads that do not start that way: the union of every type's fields; all declared in ``sori.records``);
+the contract checks then run vectorised per type (required fields, version, date/timestamp shapes,
+id == natural key). Anything the fast path cannot vouch
 for — a parse error in its chunk (found by halving), or a row failing a vectorised check — is re-checked
 one by one with ``sori.records.validate``, which stays the single source of truth: it is either accepted
 after all (e.g. an undeclared extra field of a surprising type) or dead-lettered with validate's reason.
@@ -56,6 +58,14 @@ def _parse_schema() -> tuple[pa.Schema, frozenset[str]]:
 
 PARSE_SCHEMA, FAST_TYPES = _parse_schema()
 _PARSE = pj.ParseOptions(explicit_schema=PARSE_SCHEMA, unexpected_field_behavior="ignore")
+#: Per record type: envelope + only that type's fields. Parsing a group of one type with its own schema
+#: builds far fewer (null) children than the union schema; undeclared fields are ignored either way.
+_TYPE_PARSE = {
+    name: pj.ParseOptions(unexpected_field_behavior="ignore", explicit_schema=pa.schema(
+        [f for f in PARSE_SCHEMA if f.name != "data"]
+        + [pa.field("data", pa.struct([pa.field(f.name, arrow_type(f.kind)) for f in t.fields]))]))
+    for name, t in TYPES.items() if name in FAST_TYPES}
+_PEEK = b'{"type":"'
 
 
 @dataclass
@@ -78,9 +88,9 @@ class ColumnarBatch:
 
 # ------------------------------------------------------------------------------------------- decoding
 
-def _read(buf: bytes, rows: int, use_threads: bool) -> pa.Table | None:
+def _read(buf: bytes, rows: int, use_threads: bool, opts: pj.ParseOptions = _PARSE) -> pa.Table | None:
     try:
-        t = pj.read_json(io.BytesIO(buf), parse_options=_PARSE,
+        t = pj.read_json(io.BytesIO(buf), parse_options=opts,
                          read_options=pj.ReadOptions(use_threads=use_threads, block_size=1 << 20))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -88,17 +98,29 @@ def _read(buf: bytes, rows: int, use_threads: bool) -> pa.Table | None:
 
 
 def _parse(payloads: Sequence[bytes], lo: int, hi: int, out: list, bad: list[int], use_threads: bool,
-           joined: bytes | None = None) -> None:
+           joined: bytes | None = None, opts: pj.ParseOptions = _PARSE) -> None:
     """Parse payloads[lo:hi]; on error halve until the bad payloads are isolated."""
-    t = _read(joined if joined is not None else b"\n".join(payloads[lo:hi]), hi - lo, use_threads)
+    t = _read(joined if joined is not None else b"\n".join(payloads[lo:hi]), hi - lo, use_threads, opts)
     if t is not None:
         out.append((lo, t))
     elif hi - lo == 1:
         bad.append(lo)
     else:
         mid = (lo + hi) // 2
-        _parse(payloads, lo, mid, out, bad, use_threads)
-        _parse(payloads, mid, hi, out, bad, use_threads)
+        _parse(payloads, lo, mid, out, bad, use_threads, None, opts)
+        _parse(payloads, mid, hi, out, bad, use_threads, None, opts)
+
+
+def _group_by_type(payloads: Sequence[bytes]) -> dict[str | None, list[int]]:
+    """Payload indices by the type our encoder writes first (``{"type":"…``); None: anything else."""
+    groups: dict[str | None, list[int]] = {}
+    for i, p in enumerate(payloads):
+        key = None
+        if p.startswith(_PEEK):
+            end = p.find(b'"', 9)
+            key = p[9:end].decode("ascii", "replace") if end > 0 else None
+        groups.setdefault(key if key in _TYPE_PARSE else None, []).append(i)
+    return groups
 
 
 def _ts_ok(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -150,6 +172,19 @@ def _fast_table(type_: str, t: pa.Table, idx: pa.Array | None) -> tuple[pa.Table
     return lake.append_column(_ITEM, env[_ITEM]).append_column(_POS, env[_POS]), ok
 
 
+def _split_types(t: pa.Table, peeked: str | None):
+    """``(type, row indices or None for all)`` per record type present in a parsed chunk."""
+    col = t.column("type")
+    if peeked is not None and pc.all(pc.fill_null(pc.equal(col, peeked), False)).as_py():
+        return [(peeked, None)]  # the usual case: the group is what its first bytes said
+    out = []
+    for type_ in pc.unique(col).to_pylist():
+        mask = pc.is_null(col) if type_ is None else pc.fill_null(pc.equal(col, type_), False)
+        # a row parsed with another type's schema lacks its own fields: re-check it the slow way
+        out.append((type_ if peeked in (None, type_) else None, pc.indices_nonzero(mask)))
+    return out
+
+
 def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) -> ColumnarBatch:
     """Validate and columnarise every user record of the batch (the s3 sink's decoder)."""
     payloads: list[bytes] = []
@@ -176,38 +211,32 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
         fast_idx = []
         for i, p in enumerate(payloads):
             (slow if (b"\n" in p or b"\r" in p or not p.strip()) else fast_idx).append(i)
-        joined = None
-    fast_payloads = payloads if fast_idx is None else [payloads[i] for i in fast_idx]
-    chunks: list[tuple[int, pa.Table]] = []
-    bad: list[int] = []
-    if fast_payloads:
-        _parse(fast_payloads, 0, len(fast_payloads), chunks, bad, use_threads, joined)
     del joined
-    slow.extend(b if fast_idx is None else fast_idx[b] for b in bad)
-
+    fast = list(range(len(payloads))) if fast_idx is None else fast_idx
     tables: dict[str, list[pa.Table]] = {}
-    fast_pos = np.arange(len(payloads)) if fast_idx is None else np.asarray(fast_idx, np.int64)
-    for lo, t in chunks:
-        idx = fast_pos[lo:lo + t.num_rows]
-        t = t.append_column(_ITEM, pa.array(item_of[idx])).append_column(_POS, pa.array(idx))
-        types = pc.unique(t.column("type")).to_pylist()
-        for type_ in types:
-            if len(types) == 1:
-                idx = None
-            else:
-                mask = pc.is_null(t.column("type")) if type_ is None else pc.fill_null(pc.equal(t.column("type"), type_), False)
-                idx = pc.indices_nonzero(mask)
-            if type_ not in FAST_TYPES:
-                slow.extend((t.column(_POS) if idx is None else t.column(_POS).take(idx)).to_pylist())
-                continue
-            lake, ok = _fast_table(type_, t, idx)
-            if pc.all(ok).as_py():
-                good = lake
-            else:
-                good = lake.filter(ok)
-                slow.extend(lake.filter(pc.invert(ok)).column(_POS).to_pylist())
-            if good.num_rows:
-                tables.setdefault(TYPES[type_].table, []).append(good)
+    for peeked, members in _group_by_type([payloads[i] for i in fast] if fast_idx is not None else payloads).items():
+        group = [fast[m] for m in members]  # payload indices
+        chunks: list[tuple[int, pa.Table]] = []
+        bad: list[int] = []
+        _parse([payloads[i] for i in group], 0, len(group), chunks, bad, use_threads, None,
+               _TYPE_PARSE[peeked] if peeked else _PARSE)
+        slow.extend(group[b] for b in bad)
+        pos = np.asarray(group, np.int64)
+        for lo, t in chunks:
+            idx = pos[lo:lo + t.num_rows]
+            t = t.append_column(_ITEM, pa.array(item_of[idx])).append_column(_POS, pa.array(idx))
+            for type_, rows in _split_types(t, peeked):
+                if type_ not in FAST_TYPES:
+                    slow.extend((t.column(_POS) if rows is None else t.column(_POS).take(rows)).to_pylist())
+                    continue
+                lake, ok = _fast_table(type_, t, rows)
+                if pc.all(ok).as_py():
+                    good = lake
+                else:
+                    good = lake.filter(ok)
+                    slow.extend(lake.filter(pc.invert(ok)).column(_POS).to_pylist())
+                if good.num_rows:
+                    tables.setdefault(TYPES[type_].table, []).append(good)
 
     # Slow path: the contract's own validate() decides, and gives the reason.
     slow_rows: dict[str, list[dict]] = {}

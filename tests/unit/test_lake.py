@@ -122,6 +122,9 @@ MUTATIONS = {
     "utf-8 name": lambda r: encode({**r, "data": {**r["data"], "name": "방탄소년단 \u2028 \"q\""}}),
     "offset timestamp": lambda r: encode({**r, "emitted_at": r["emitted_at"].replace("Z", "+09:00")}),
     "not utf-8": lambda r: b"\xff\xfe" + encode(r),
+    "type not first": lambda r: json.dumps(dict(reversed(list(r.items())))).encode(),
+    "type key repeated": lambda r: b'{"type":"artist",' + encode(r)[1:],
+    "peeked type lies": lambda r: encode({**r, "type": "play" if r["type"] != "play" else "artist"}),
 }
 
 
