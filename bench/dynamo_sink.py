@@ -2,8 +2,9 @@
 
 Lambda-shaped events of aggregated records → ``consume`` → ``TopTracksSink`` → ``TopTracksStore`` against an
 in-process moto DynamoDB; requests are counted on the client (botocore ``before-call``), per writer mode and
-per situation: fresh keys (empty table), a refresh (next day's snapshot over existing keys), and a replay
-(the same batch again: every write is stale, nothing may change).
+per situation: fresh keys (empty table), a refresh (next day's snapshot over existing keys), a replay
+(the same batch again: every write is stale, nothing may change), and a mixed batch (half stale, half newer:
+a cancelled transaction is resent without its stale items).
 
     .venv/bin/python bench/dynamo_sink.py [--records 1000]
 
@@ -26,6 +27,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
+
+from local import moto_patches  # noqa: E402
+
+moto_patches.install()  # moto copies the whole table per transaction otherwise (cost only; same outcome)
 
 from consumers.dynamo_sink.logic import TopTracksSink  # noqa: E402
 from local.mapping import sample_records, synthetic_events  # noqa: E402
@@ -58,8 +63,10 @@ def run(mode: str, n: int, batch: int) -> dict:
         sink = TopTracksSink(TopTracksStore("tt", ddb, mode=mode))
         dlq = DeadLetterQueue("unused")
         out = {}
-        for label, recs in (("fresh", top_tracks(n, "2026-11-22")), ("refresh", top_tracks(n, "2026-11-23")),
-                            ("replay", top_tracks(n, "2026-11-23"))):
+        day3, day4 = top_tracks(n, "2026-11-23"), top_tracks(n, "2026-11-24")
+        mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(day3, day4))]  # half stale, half newer
+        for label, recs in (("fresh", top_tracks(n, "2026-11-22")), ("refresh", day3), ("replay", day3),
+                            ("mixed", mixed)):
             calls.clear()
             t0 = time.perf_counter()
             for ev in synthetic_events(recs, batch_size=batch):
