@@ -26,20 +26,16 @@ class _TablesNotCopied:
         return getattr(self._real, name)
 
 
-@contextlib.contextmanager
-def moto_transactions_backed_up_per_item():
+def _patched_transact_write_items(original: Any):
     """moto 5.2's TransactWriteItems deep-copies the *whole table* once per item as its rollback backup: a
     100-item transaction against a 40,000-item table copies 4 million items (minutes, gigabytes), so the
-    DynamoDB sink's transactional writes cannot run at chaos scale. This keeps moto's transaction logic
-    untouched and swaps only the backup: the items the transaction touches are saved before it and restored
-    if it is cancelled (same all-or-nothing outcome, cost proportional to the transaction)."""
+    DynamoDB sink's transactional writes cannot run at scale. This keeps moto's transaction logic untouched and
+    swaps only the backup: the items the transaction touches are saved before it and restored if it is
+    cancelled (same all-or-nothing outcome, cost proportional to the transaction)."""
     import copy as real_copy
 
-    from moto.dynamodb import models as m
     from moto.dynamodb.exceptions import MockValidationException, MultipleTransactionsException, \
         TransactionCanceledException
-
-    original = m.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = []
@@ -69,12 +65,31 @@ def moto_transactions_backed_up_per_item():
                     self.put_item(name, old)
             raise
 
+    return transact_write_items
+
+
+def _apply() -> tuple[Any, Any]:
+    """Patch moto; returns what to restore."""
+    import copy as real_copy
+
+    from moto.dynamodb import models as m
+
+    original = m.DynamoDBBackend.transact_write_items
+    m.copy = _TablesNotCopied(real_copy, m.Table)
+    m.DynamoDBBackend.transact_write_items = _patched_transact_write_items(original)
+    return original, real_copy
+
+
+@contextlib.contextmanager
+def moto_transactions_backed_up_per_item():
+    """The patch for the duration of a ``with`` block (a no-op when :func:`install` already applied it)."""
     global _installed
-    if _installed:  # already patched for the whole process
+    if _installed:
         yield
         return
-    m.copy = _TablesNotCopied(real_copy, m.Table)
-    m.DynamoDBBackend.transact_write_items = transact_write_items
+    from moto.dynamodb import models as m
+
+    original, real_copy = _apply()
     _installed = True
     try:
         yield
@@ -84,12 +99,9 @@ def moto_transactions_backed_up_per_item():
         _installed = False
 
 
-_held: list = []  # the entered context managers: if one were garbage-collected, its ``finally`` would un-patch
-
-
 def install() -> None:
-    """Apply every patch for the rest of the process (idempotent)."""
+    """Apply every patch for the rest of the process (idempotent; nothing to undo at exit)."""
+    global _installed
     if not _installed:
-        cm = moto_transactions_backed_up_per_item()
-        cm.__enter__()
-        _held.append(cm)
+        _apply()
+        _installed = True

@@ -97,6 +97,7 @@ class LocalStack:
         self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
         self.info: dict = {}
         self._moto = self._emulator = self._runner = self._webhook = self._control = None
+        self._throwaway_was_running = True  # until start() knows better: never stop what we did not start
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> dict:
@@ -115,6 +116,7 @@ class LocalStack:
         from local.provision import deploy, write_secrets
 
         # RDS: an existing server (SORI_MYSQL_URL) or a throwaway mariadbd under .sori/
+        self._throwaway_was_running = mariadb.throwaway_status() is not None
         server = self.mysql_server or mariadb.mysql_server_url()
         mysql_url = mariadb.create_database(server, self.database)  # utf8mb4, migrated
 
@@ -209,7 +211,9 @@ class LocalStack:
         self._control = self._webhook = self._runner = self._emulator = self._moto = None
         from local import mariadb
 
-        mariadb.stop_if_started_here()  # a throwaway this process started; never a server someone else runs
+        # a throwaway this stack started; never a server someone else runs (a test session's, `sori db start`)
+        if not self._throwaway_was_running:
+            mariadb.stop_if_started_here()
 
     def drain(self, timeout: float = 120.0) -> bool:
         """Return once every record put so far has been processed (or dead-lettered); False on timeout."""
