@@ -95,13 +95,14 @@ class CertifiedIVF:
     (100, 5)
     """
 
-    def __init__(self, points, *, nlist: int | None = None, seed: int = 0, train_size: int = 100_000):
+    def __init__(self, points, *, nlist: int | None = None, seed: int = 0, train_size: int | None = None):
         import faiss
 
         x = _as_f32(points)
         n, d = x.shape
         self.nlist = nlist or _nlist_for(n)
         rng = np.random.default_rng(seed)
+        train_size = train_size or max(100_000, 40 * self.nlist)  # faiss wants >= 39 points per centroid
         sample = x if n <= train_size else x[rng.choice(n, train_size, replace=False)]
         km = faiss.Kmeans(d, self.nlist, niter=12, seed=seed, max_points_per_centroid=256, verbose=False)
         km.train(sample)
@@ -146,7 +147,7 @@ class CertifiedIVF:
         q = _as_f32(queries)
         n = q.shape[0]
         kk = k + (1 if self_ids is not None else 0)
-        m = min(max(shortlist, nprobe), self.nlist)
+        m = min(max(shortlist, nprobe) if exact else nprobe, self.nlist)
         nprobe = min(nprobe, m)
         d2 = np.empty((n, kk), np.float32)
         ids = np.empty((n, kk), np.int64)
@@ -241,10 +242,13 @@ def exact_knn(points, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbo
     return _pad(nb, k)
 
 
-def approx_knn(points, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbours:
-    """Approximate k-NN (plain IVF, no certification): faster, recall below 1 — measure it before use."""
+def approx_knn(points, k: int = 10, *, nprobe: int = 12, nlist: int | None = None, seed: int = 0) -> Neighbours:
+    """Approximate k-NN (plain IVF, no certification): faster, recall below 1 — measure it before use
+    (``bench/related_scale.py``: 1M clustered 9-D profiles, ``nlist = 4 sqrt(n)``, ``nprobe = 12``)."""
     x = _as_f32(points)
-    return CertifiedIVF(x, seed=seed).search(x, k, nprobe=nprobe, self_ids=np.arange(x.shape[0]), exact=False)
+    nlist = nlist or int(max(16, min(4 * np.sqrt(x.shape[0]), x.shape[0] // 64)))
+    return CertifiedIVF(x, nlist=nlist, seed=seed).search(x, k, nprobe=nprobe, self_ids=np.arange(x.shape[0]),
+                                                          exact=False)
 
 
 def _pad(nb: Neighbours, k: int) -> Neighbours:
@@ -257,9 +261,11 @@ def _pad(nb: Neighbours, k: int) -> Neighbours:
     return Neighbours(idx, dist)
 
 
-def brute_knn(points, k: int = 10, *, queries: np.ndarray | None = None, block: int = 2048) -> Neighbours:
-    """Reference k-NN by blocked numpy brute force in float64 (``queries``: row indices; default all)."""
+def brute_knn(points, k: int = 10, *, queries: np.ndarray | None = None, block: int | None = None) -> Neighbours:
+    """Reference k-NN by blocked numpy brute force in float64 (``queries``: row indices; default all).
+    Blocks of about 2e7 distances (~160 MB) at a time."""
     x = np.asarray(points, dtype=np.float64)
+    block = block or max(16, int(2e7 // max(x.shape[0], 1)))
     qi = np.arange(x.shape[0]) if queries is None else np.asarray(queries)
     norms = (x ** 2).sum(1)
     out_i = np.empty((qi.size, k), np.int64)
