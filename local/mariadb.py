@@ -120,7 +120,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -138,7 +139,7 @@ def _is_our_server(pid: int, datadir: Path) -> bool:
     try:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return _pid_alive(pid)  # no /proc (not Linux): trust the pid file
+        return pid_alive(pid)  # no /proc (not Linux): trust the pid file
     return any(a.endswith((b"mariadbd", b"mysqld")) for a in args[:1]) and \
         any(a == f"--datadir={datadir}".encode() for a in args)
 
@@ -163,13 +164,13 @@ def _accepts(port: int) -> bool:
 def _running_url(d: Path) -> str | None:
     """URL of a healthy throwaway server recorded under ``d``, else ``None``."""
     st = _state(d)
-    if not st or not _pid_alive(st["pid"]) or not _is_our_server(st["pid"], Path(st["datadir"])):
+    if not st or not pid_alive(st["pid"]) or not _is_our_server(st["pid"], Path(st["datadir"])):
         return None
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:  # it may still be starting (another process launched it)
         if _accepts(st["port"]):
             return st["url"]
-        if not _pid_alive(st["pid"]):
+        if not pid_alive(st["pid"]):
             return None
         time.sleep(0.2)
     return None
@@ -255,7 +256,7 @@ def throwaway_status(home: Path | str | None = None) -> dict | None:
     """The running throwaway's recorded state (pid, port, url, datadir, log), or ``None``."""
     d = _dir(Path(home) if home else None)
     st = _state(d)
-    if st and _pid_alive(st["pid"]) and _is_our_server(st["pid"], Path(st["datadir"])):
+    if st and pid_alive(st["pid"]) and _is_our_server(st["pid"], Path(st["datadir"])):
         return st
     return None
 
@@ -268,7 +269,7 @@ def stop_throwaway(home: Path | str | None = None, timeout: float = 30.0) -> boo
         st = _state(d)
         stopped = False
         proc = _started.pop(d, None)
-        if st and _pid_alive(st["pid"]) and _is_our_server(st["pid"], Path(st["datadir"])):
+        if st and pid_alive(st["pid"]) and _is_our_server(st["pid"], Path(st["datadir"])):
             pid = st["pid"]
             os.kill(pid, signal.SIGTERM)
             if not _wait_gone(pid, proc, timeout):
@@ -300,7 +301,7 @@ def _wait_gone(pid: int, proc: subprocess.Popen | None, timeout: float) -> bool:
             return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return True
         time.sleep(0.1)
     return False

@@ -70,15 +70,9 @@ def apply_env(info: dict) -> None:
 
 
 def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from local.mariadb import pid_alive
+
+    return isinstance(pid, int) and pid_alive(pid)
 
 
 class LocalStack:
@@ -246,7 +240,7 @@ class ControlServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "ControlServer":
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
         from urllib.parse import parse_qs, urlsplit
 
         stack = self.stack
@@ -279,16 +273,16 @@ class ControlServer:
                     return self._json(500, {"drained": False, "error": f"{type(e).__name__}: {e}"})
                 self._json(200, {"drained": drained, "status": stack.runner_status()})
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="control", daemon=True).start()
+        from local.webhook import serve_in_thread
+
+        self._httpd = serve_in_thread(_H, 0, "control")
         return self
 
     def stop(self) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        from local.webhook import stop_server
+
+        stop_server(self._httpd)
+        self._httpd = None
 
 
 def drain_remote(info: dict, timeout: float = 300.0) -> dict:

@@ -85,7 +85,6 @@ class WebhookServer:
         self.static_dir = Path(static_dir) if static_dir else None
         self._port = port
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def handler(self) -> Handler:
@@ -145,17 +144,27 @@ class WebhookServer:
                         b'{"message":"Internal Server Error"}'
                 self._send(status, headers, raw)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), _H)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="webhook", daemon=True)
-        self._thread.start()
+        self._httpd = serve_in_thread(_H, self._port, "webhook")
         return self
 
     def stop(self) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        stop_server(self._httpd)
+        self._httpd = None
+
+
+def serve_in_thread(handler_cls: type, port: int = 0, name: str = "http") -> ThreadingHTTPServer:
+    """A threading HTTP server on 127.0.0.1 serving in a daemon thread."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), handler_cls)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, name=name, daemon=True).start()
+    return httpd
+
+
+def stop_server(httpd: ThreadingHTTPServer | None) -> None:
+    """Stop serving and close the listening socket (nothing is left listening)."""
+    if httpd is not None:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def wait_http(url: str, timeout: float = 10.0) -> None:

@@ -64,7 +64,7 @@ def test_throwaway_start_query_reuse_stop(home):
 
     assert mariadb.stop_throwaway(home) is True
     assert not listening(port)
-    assert not mariadb._pid_alive(pid)
+    assert not mariadb.pid_alive(pid)
     assert mariadb.throwaway_status(home) is None
     assert not (home / "mariadb" / "server.json").exists()
     assert mariadb.stop_throwaway(home) is False  # stopping twice is fine
