@@ -43,7 +43,8 @@ def _print_table(table, as_json: bool, title: str | None = None) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("query")
-    def query(sql: str = typer.Argument(..., help='SQL over the lake tables, e.g. "SELECT count(*) FROM plays"'),
+    def query(sql: str = typer.Argument(..., help='SQL over the lake tables and views, e.g. "SELECT count(*) FROM '
+                                                  'plays", or a view name such as chart_audio_profile'),
               as_json: bool = typer.Option(False, "--json", help="One JSON array of row objects."),
               dt_from: Optional[str] = typer.Option(None, help="Read partitions from this dt (inclusive)."),
               dt_to: Optional[str] = typer.Option(None, help="Read partitions up to this dt (inclusive)."),
@@ -52,8 +53,15 @@ def register(app: typer.Typer) -> None:
         _stack()
         from sori.duck import LakeDuck
 
+        from sori.views import install_duckdb, load_views
+
+        views = {v.name for v in load_views()}
+        if sql.strip() in views:  # a bare view name: show the view
+            sql = f"SELECT * FROM {sql.strip()}"
         with LakeDuck(dt_from=dt_from, dt_to=dt_to, dedup=dedup) as duck:
             try:
+                duck.register()
+                install_duckdb(duck.con)  # the Athena views of glue/views/, as in the cloud
                 result = duck.query(sql)
             except Exception as e:  # duckdb's message is the useful part
                 typer.echo(f"query failed: {e}", err=True)

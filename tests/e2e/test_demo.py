@@ -1,6 +1,7 @@
 """`sori demo`: the whole flow on the embedded stack answers about BTS with BTS tracks from the catalog."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,10 +17,24 @@ def test_demo_answers_with_bts_tracks(tmp_path, mysql_server_url):
     env.pop("AWS_ENDPOINT_URL", None)
     out = tmp_path / "report.html"
     # a few hundred artists keep CI quick; `make demo` refreshes the whole catalog
-    proc = subprocess.run([sys.executable, "-m", "local.cli", "demo", "--limit", "300", "--out", str(out)],
+    sori = [sys.executable, "-m", "local.cli"]
+    proc = subprocess.run([*sori, "demo", "--keep", "--limit", "300", "--out", str(out)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     text = proc.stdout + proc.stderr
-    assert proc.returncode == 0, text[-4000:]
+    try:
+        assert proc.returncode == 0, text[-4000:]
+        # every chart country shows up in the Athena views, run locally by `sori query` over the lake
+        charts = (REPO / "sori" / "data" / "charts.csv").read_text().splitlines()[1:]
+        for view in ("chart_audio_profile", "persistent_artists", "artist_feature_profile", "listening_summary",
+                     "seasonal_trend"):
+            q = subprocess.run([*sori, "query", f"SELECT count(*) AS n FROM {view}", "--json"], cwd=REPO, env=env,
+                               capture_output=True, text=True, timeout=300)
+            assert q.returncode == 0 and json.loads(q.stdout)[0]["n"] > 0, (view, q.stdout, q.stderr)
+        q = subprocess.run([*sori, "query", "SELECT count(DISTINCT country) AS c FROM chart_audio_profile",
+                            "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert json.loads(q.stdout)[0]["c"] == len(charts), q.stdout
+    finally:
+        subprocess.run([*sori, "down"], cwd=REPO, env=env, capture_output=True, timeout=120)
     assert "Kakao 2.0 JSON (HTTP 200)" in text and '"version": "2.0"' in text
 
     cat = load_catalog()
