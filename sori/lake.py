@@ -38,6 +38,7 @@ hundred milliseconds, on partitions older than ``min_age_days`` only).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -117,10 +118,40 @@ def conform(t: pa.Table, table: str) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=schema)
 
 
+#: Columns (nearly) unique per row: a dictionary only costs time there (the writer builds it, then falls back
+#: to plain once it outgrows its page) and min/max statistics prune nothing.
+HIGH_CARDINALITY = frozenset({"record_id", "track_id", "name", "track_name", "url", "image_url", "album_image",
+                              "played_at"})
+
+
+def _leaf(field: pa.Field) -> str | None:
+    """The parquet column path of a string(-list) column, None for other types."""
+    if pa.types.is_string(field.type):
+        return field.name
+    if pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type):
+        return f"{field.name}.list.element"
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def parquet_options(schema: pa.Schema) -> dict:
+    """``pq.write_table`` options for a lake schema: snappy; dictionary encoding for the repetitive string
+    columns only (``v``/ids-per-artist/genres/dates/sources; numbers and the :data:`HIGH_CARDINALITY` columns stay
+    plain); statistics on every column but the high-cardinality ones. Readers need nothing special.
+
+    >>> opts = parquet_options(arrow_schema("artists"))
+    >>> "genres.list.element" in opts["use_dictionary"], "record_id" in opts["use_dictionary"]
+    (True, False)
+    """
+    dictionary = [leaf for f in schema if (leaf := _leaf(f)) and f.name not in HIGH_CARDINALITY]
+    stats = [f.name if (leaf := _leaf(f)) is None else leaf for f in schema if f.name not in HIGH_CARDINALITY]
+    return {"compression": "snappy", "use_dictionary": dictionary, "write_statistics": stats}
+
+
 def to_parquet(t: pa.Table) -> bytes:
-    """Snappy parquet bytes."""
+    """Snappy parquet bytes (see :func:`parquet_options`)."""
     sink = pa.BufferOutputStream()
-    pq.write_table(t, sink, compression="snappy")
+    pq.write_table(t, sink, **parquet_options(t.schema))
     return sink.getvalue().to_pybytes()
 
 
