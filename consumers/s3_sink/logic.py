@@ -84,6 +84,7 @@ def _prefix_words(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 _PREFIXES = [_prefix_words(name) for name in _FAST_ORDER]
+assert all(m[0] == np.uint64(2**64 - 1) and p[0] == _PREFIXES[0][1][0] for m, p in _PREFIXES)
 
 
 @dataclass
@@ -142,8 +143,14 @@ def _type_codes(payloads: Sequence[bytes]) -> np.ndarray:
     codes = np.full(len(payloads), _OTHER, np.int8)
     if payloads:
         heads = np.array(payloads, dtype=f"S{_HEAD}").view(np.uint64).reshape(len(payloads), -1)  # 0-padded
+        words = [heads[:, w] for w in range(heads.shape[1])]
+        peek = words[0] == _PREFIXES[0][1][0]  # every pattern's first word: {"type":
         for code, (mask, prefix) in enumerate(_PREFIXES):
-            codes[((heads & mask) == prefix).all(axis=1)] = code
+            match = peek.copy()
+            for w in range(1, len(words)):
+                if mask[w]:
+                    match &= (words[w] & mask[w]) == prefix[w]
+            codes[match] = code
     return codes
 
 
