@@ -13,7 +13,7 @@ from local.mapping import kinesis_event_record, sample_records
 from sori.consumer import decode_rows, unpack_items
 from sori.lake import (arrow_schema, conform, dedup_latest, from_parquet, is_data_file, object_name,
                        parse_object_name, partition_prefix, to_parquet)
-from sori.records import TABLES, encode, glue_columns, lake_row, validate
+from sori.records import TABLES, TYPES, encode, glue_columns, lake_row, record_id, validate
 
 ARN = "arn:aws:kinesis:ap-northeast-2:123456789012:stream/s"
 SAMPLES = sample_records(40)
@@ -125,7 +125,43 @@ MUTATIONS = {
     "type not first": lambda r: json.dumps(dict(reversed(list(r.items())))).encode(),
     "type key repeated": lambda r: b'{"type":"artist",' + encode(r)[1:],
     "peeked type lies": lambda r: encode({**r, "type": "play" if r["type"] != "play" else "artist"}),
+    "invalid utf-8 inside": lambda r: encode(r).replace(b'"source":"', b'"source":"\xff', 1),
+    "lone surrogate": lambda r: encode(r).replace(b'"source":"', b'"source":"\\ud800', 1),
+    "two objects in one payload": lambda r: encode(r) + b" " + encode(r),
+    "unclosed object": lambda r: encode(r)[:-1],
+    "trailing space": lambda r: encode(r) + b" ",
+    "emitted_at null": lambda r: encode({**r, "emitted_at": None}),
+    "emitted_at a number": lambda r: encode({**r, "emitted_at": 1763834400}),
 }
+
+
+def _consistent(r: dict, **changes) -> bytes:
+    """``r`` changed, with its id recomputed: the change alone decides whether the record is valid."""
+    out = {**r, **{k: v for k, v in changes.items() if k != "data"}, "data": {**r["data"], **changes.get("data", {})}}
+    out["id"] = record_id(out["type"], out["data"], out["emitted_at"])
+    return encode(out)
+
+
+def _at(r: dict, ts: str) -> bytes:
+    return _consistent(r, emitted_at=ts)
+
+
+#: Dates and times Arrow's strptime takes but Python's fromisoformat (the contract) does not, and some it does.
+CALENDAR = {
+    "feb 29, common year": lambda r: _at(r, "2026-02-29T10:00:00Z"),
+    "feb 29, leap year": lambda r: _at(r, "2024-02-29T10:00:00Z"),
+    "leap second": lambda r: _at(r, "2026-11-22T23:59:60Z"),
+    "year zero": lambda r: _at(r, "0000-11-22T10:00:00Z"),
+    "space-padded year": lambda r: _at(r, " 026-11-22T10:00:00Z"),
+    "one-digit month": lambda r: _at(r, "2026-1-22T10:00:00Z"),
+    "offset 24h": lambda r: _at(r, "2026-11-22T10:00:00+24:00"),
+    "offset 23:59": lambda r: _at(r, "2026-11-22T10:00:00+23:59"),
+    "millis": lambda r: _at(r, "2026-11-22T10:00:00.123Z"),
+    "apr 31 week": lambda r: _consistent(r, data={"week": "2026-04-31"}),
+    "played at a leap second": lambda r: _consistent(r, data={"played_at": "2026-11-22T10:00:60Z"}),
+    "played on feb 30": lambda r: _consistent(r, data={"played_at": "2026-02-30T10:00:00.500Z"}),
+}
+MUTATIONS.update(CALENDAR)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,26 +180,47 @@ def test_columnar_decoder_agrees_with_validate_on_poison(picks, per_item):
         if (i, p) in lax:
             assert reason == next(r for a, b, r in ref_poison if (a, b) == (i, p))
         else:
-            assert "out of range" in reason
+            assert "out of range" in reason or "not representable" in reason
     if {(i, p) for i, p, _ in poison} == lax:
         assert _normalise(got) == _normalise(ref)
 
 
-def test_plan_groups_by_table_and_dt_and_tracks_items():
-    day2 = [json.loads(encode(r)) for r in sample_records(3, day="2026-11-23")]
-    event = _event([[encode(SAMPLES[0])], [encode(day2[0]), encode(SAMPLES[1])], [encode(day2[1])]])
-    plans = plan_objects(decode_columnar(unpack_items(event)))
-    got = {(p.table, p.dt): p.items for p in plans}
-    assert got[("artists", "2026-11-22")] == [0]
-    assert got[("artists", "2026-11-23")] == [1]
-    assert got[("top_tracks", "2026-11-22")] == [1]
-    assert got[("top_tracks", "2026-11-23")] == [2]
-    p = next(p for p in plans if p.table == "top_tracks" and p.dt == "2026-11-22")
-    assert p.data(before_item=1).num_rows == 0 and p.data().num_rows == 1
-    assert "__item" not in p.data().column_names
+def _agrees(payloads: list[bytes], per_item: int) -> None:
+    event = _event([payloads[i:i + per_item] for i in range(0, len(payloads), per_item)])
+    ref, ref_poison = _reference(event)
+    got, poison = _columnar(event)
+    assert poison == ref_poison
+    assert _normalise(got) == _normalise(ref)
 
 
-@pytest.mark.parametrize("n", [0, 1])
-def test_empty_and_single_events(n):
-    event = _event([[encode(SAMPLES[0])]] * n)
-    assert decode_columnar(unpack_items(event)).rows == n
+ONE_OF_EACH = [next(r for r in SAMPLES if r["type"] == t) for t in TYPES]
+
+
+@pytest.mark.parametrize("mutation", sorted(CALENDAR) + [
+    "invalid utf-8 inside", "two objects in one payload", "unclosed object", "trailing space", "newline inside",
+    "emitted_at null", "emitted_at a number", "data null", "empty source", "version 2", "required missing"])
+def test_columnar_decoder_agrees_with_validate_for_every_type(mutation):
+    """Each record type, mutated, among clean records of every type: same rows, same poison, same reasons."""
+    mutated = [MUTATIONS[mutation](copy.deepcopy(r)) for r in ONE_OF_EACH]
+    clean = [encode(r) for r in SAMPLES]
+    payloads = [p for pair in zip(clean, mutated + clean[len(mutated):]) for p in pair] + clean[len(mutated):]
+    _agrees(payloads, per_item=5)
+    _agrees(payloads, per_item=1)
+
+
+def test_lone_surrogate_is_poison_not_a_crash():
+    """Valid JSON that the lake cannot store (a lone surrogate) is dead-lettered with a reason."""
+    payloads = [encode(SAMPLES[0]), MUTATIONS["lone surrogate"](copy.deepcopy(SAMPLES[1])), encode(SAMPLES[2])]
+    cb = decode_columnar(unpack_items(_event([payloads])))
+    assert [(p.position, "not representable" in p.reason) for p in cb.poison] == [(1, True)]
+    assert cb.rows == 2
+
+
+def test_rows_stay_pinned_to_their_payloads_when_lines_could_merge():
+    """One payload holding two objects and two payloads that form one object between them: as many rows as
+    lines, yet none of them is a record (validate rejects all three)."""
+    b = encode(SAMPLES[2])  # audio_features
+    assert b.startswith(b'{"type":"audio_features"')
+    payloads = [b + b" " + b, b[:-1] + b',"x":', b'{"type":"audio_features"}}', encode(SAMPLES[3])]
+    _agrees(payloads, per_item=4)
+    assert decode_columnar(unpack_items(_event([payloads]))).rows == 1  # only the last is a record
