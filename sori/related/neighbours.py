@@ -30,6 +30,9 @@ import numpy as np
 
 #: Below this many points a flat (brute force) faiss index is faster than building cells.
 FLAT_MAX = 20_000
+#: Up to here exact search uses scipy's k-d tree on every core (100k clustered 9-D profiles: ~3 s on 2 cores, about
+#: twice as fast as the certified IVF there); above it, the certified IVF (a k-d tree degrades toward 1M).
+KDTREE_MAX = 250_000
 #: Queries per block in the certification step (block x nlist distance matrix in memory).
 _BLOCK = 8192
 #: Relative slack on squared distances: faiss computes in float32, so bounds are loosened, never tightened.
@@ -237,9 +240,22 @@ def exact_knn(points, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbo
         flat.add(x)
         d2, ids = flat.search(x, k_eff + 1)
         nb = _drop_self(d2, ids, k_eff, self_ids)
+    elif n <= KDTREE_MAX:
+        nb = kdtree_knn(x, k_eff, self_ids=self_ids)
     else:
         nb = CertifiedIVF(x, seed=seed).search(x, k_eff, nprobe=nprobe, self_ids=self_ids)
     return _pad(nb, k)
+
+
+def kdtree_knn(x: np.ndarray, k: int, *, self_ids: np.ndarray | None = None) -> Neighbours:
+    """Exact k-NN of every row among the others with scipy's ``cKDTree`` (float64, all cores)."""
+    from scipy.spatial import cKDTree
+
+    x64 = np.asarray(x, dtype=np.float64)
+    tree = cKDTree(x64, leafsize=32)
+    dist, ids = tree.query(x64, k + 1, workers=-1)
+    ids = np.where(np.isinf(dist), -1, ids)
+    return _drop_self(dist * dist, ids, k, self_ids)
 
 
 def approx_knn(points, k: int = 10, *, nprobe: int = 12, nlist: int | None = None, seed: int = 0) -> Neighbours:

@@ -42,6 +42,21 @@ def test_certified_ivf_on_20k_equals_brute_force_even_with_one_probe(sample):
     assert nb.recall(plain.idx, truth.idx) < 0.99
 
 
+def test_kdtree_path_on_20k_equals_brute_force(sample):
+    x, truth = sample
+    assert_same_as_brute(nb.kdtree_knn(x, 10, self_ids=np.arange(len(x))), truth)
+
+
+def test_exact_knn_takes_the_kdtree_path_above_the_flat_limit(monkeypatch):
+    x = clustered(3_000, seed=5)
+    monkeypatch.setattr(nb, "FLAT_MAX", 1_000)
+    assert_same_as_brute(nb.exact_knn(x, 10), nb.brute_knn(x, 10))
+    x[7] = x[8]  # duplicates: the query itself may be crowded out of its own k+1 results
+    found = nb.exact_knn(x, 10)
+    assert not (found.idx == np.arange(len(x))[:, None]).any()
+    assert found.dist[7, 0] == 0 and found.idx[7, 0] == 8
+
+
 def test_self_is_excluded_and_duplicates_are_neighbours():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(500, 9))
