@@ -100,6 +100,7 @@ def arrow_type(kind: str) -> pa.DataType:
     return _ARROW[kind]
 
 
+@functools.lru_cache(maxsize=None)
 def arrow_schema(table: str) -> pa.Schema:
     """The parquet schema of a lake table: envelope columns, then the contract's data fields.
 
@@ -137,7 +138,8 @@ def _leaf(field: pa.Field) -> str | None:
 def parquet_options(schema: pa.Schema) -> dict:
     """``pq.write_table`` options for a lake schema: snappy; dictionary encoding for the repetitive string
     columns only (``v``/ids-per-artist/genres/dates/sources; numbers and the :data:`HIGH_CARDINALITY` columns stay
-    plain); statistics on every column but the high-cardinality ones. Readers need nothing special.
+    plain); statistics on every column but the high-cardinality ones; no Arrow schema copy. Readers need nothing
+    special.
 
     >>> opts = parquet_options(arrow_schema("artists"))
     >>> "genres.list.element" in opts["use_dictionary"], "record_id" in opts["use_dictionary"]
@@ -145,7 +147,9 @@ def parquet_options(schema: pa.Schema) -> dict:
     """
     dictionary = [leaf for f in schema if (leaf := _leaf(f)) and f.name not in HIGH_CARDINALITY]
     stats = [f.name if (leaf := _leaf(f)) is None else leaf for f in schema if f.name not in HIGH_CARDINALITY]
-    return {"compression": "snappy", "use_dictionary": dictionary, "write_statistics": stats}
+    # store_schema=False: the Arrow schema copy in the footer adds nothing here (every lake type maps back
+    # from parquet as written) and costs a serialisation per object.
+    return {"compression": "snappy", "use_dictionary": dictionary, "write_statistics": stats, "store_schema": False}
 
 
 def to_parquet(t: pa.Table) -> bytes:
