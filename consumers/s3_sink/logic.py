@@ -1,14 +1,19 @@
 """s3_sink logic: user records → one Arrow table per (lake table, dt) → parquet objects, exactly once.
 
 Hot path (the goal is 200k user records/s on one core; ``bench/s3_sink_throughput.py``): the batch's
-user-record payloads are grouped by the type our encoder writes first (``{"type":"…``), each group is joined
-into one JSON-lines buffer and parsed by ``pyarrow.json`` against a strict schema of just that type's fields
-(payloads that do not start that way: the union of every type's fields; all declared in ``sori.records``);
-the contract checks then run vectorised per type (required fields, version, date/timestamp shapes,
-id == natural key). Anything the fast path cannot vouch
-for — a parse error in its chunk (found by halving), or a row failing a vectorised check — is re-checked
-one by one with ``sori.records.validate``, which stays the single source of truth: it is either accepted
-after all (e.g. an undeclared extra field of a surprising type) or dead-lettered with validate's reason.
+user-record payloads are sorted (stably) by the type our encoder writes first (``{"type":"…``, read 8 bytes at
+a time with numpy) and joined once into a JSON-lines buffer; each type's run of lines is parsed by
+``pyarrow.json`` against a schema of just that type's fields (strict on undeclared fields, which parses
+faster, then lax; payloads without a known prefix: the union of every type's fields; all declared in
+``sori.records``). Rows are pinned to payloads by shape, not by trusting the row count alone: a line is given
+to the reader only if it starts with ``{`` and ends with ``}``, so no line can run into the next, and "no error
+and one row per line" then means row i is payload i. The reader does not check UTF-8, so the buffer is checked
+first. The contract checks run vectorised per type (version, required fields, id == natural key; dates and
+timestamps once per distinct value with the contract's own check), building a mask only when something
+fails. Anything the fast path cannot vouch for — a payload of another shape, a parse error in its run (found
+by halving), or a row failing a check — is re-checked one by one with ``sori.records.validate``, which stays
+the single source of truth: it is either accepted after all (e.g. an undeclared extra field of a surprising
+type) or dead-lettered with validate's reason.
 
 Exactly-once (see also ``sori/lake.py``): rows of one (table, dt) group go to one object named
 ``<shard>-<first>-<last>`` after the first and last Kinesis records that contributed rows. When some group
@@ -67,6 +72,7 @@ _TYPE_PARSE = {
         + [pa.field("data", pa.struct([pa.field(f.name, arrow_type(f.kind)) for f in t.fields]))]))
         for behaviour in ("error", "ignore"))
     for name, t in TYPES.items() if name in FAST_TYPES}
+_LAX: set[str] = set()  # record types seen with undeclared fields in this process: parsed lax at once
 _PEEK = b'{"type":"'
 _FAST_ORDER = tuple(_TYPE_PARSE)  # type code -> name; code len(_FAST_ORDER): no recognised prefix
 _OTHER = len(_FAST_ORDER)
@@ -118,24 +124,26 @@ def _read(buf: pa.Buffer, rows: int, use_threads: bool, opts: pj.ParseOptions) -
 
 
 def _parse(buf: pa.Buffer, starts: np.ndarray, lo: int, hi: int, out: list, bad: list[int], use_threads: bool,
-           opts: tuple[pj.ParseOptions, ...]) -> None:
+           opts: tuple[pj.ParseOptions, ...]) -> int | None:
     """Parse JSON lines ``lo..hi`` of ``buf`` (line i spans ``starts[i]`` to ``starts[i+1] - 1``).
 
     Each option set is tried in turn on the whole range (strict first: ``"error"`` on undeclared fields is
     the cheaper parse); when none fits, halve with the last (laxest) until the bad lines are isolated.
+    Returns the index of the options that parsed the whole range, None when it had to be halved.
     """
     chunk = buf.slice(starts[lo], starts[hi] - 1 - starts[lo])
-    for o in opts:
+    for i, o in enumerate(opts):
         t = _read(chunk, hi - lo, use_threads, o)
         if t is not None:
             out.append((lo, t))
-            return
+            return i
     if hi - lo == 1:
         bad.append(lo)
-        return
+        return None
     mid = (lo + hi) // 2
     _parse(buf, starts, lo, mid, out, bad, use_threads, opts[-1:])
     _parse(buf, starts, mid, hi, out, bad, use_threads, opts[-1:])
+    return None
 
 
 def _type_codes(payloads: Sequence[bytes]) -> np.ndarray:
@@ -301,11 +309,12 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
     tables: dict[str, list[pa.Table]] = {}
     for code in range(_OTHER + 1):
         peeked = _FAST_ORDER[code] if code < _OTHER else None
-        opts = _TYPE_PARSE[peeked] if peeked else (_PARSE,)
+        opts = (_TYPE_PARSE[peeked][peeked in _LAX:]) if peeked else (_PARSE,)
         chunks: list[tuple[int, pa.Table]] = []
         bad: list[int] = []
         for lo, hi in _runs(ok, int(bounds[code]), int(bounds[code + 1])):
-            _parse(buf, starts, lo, hi, chunks, bad, use_threads, opts)
+            if _parse(buf, starts, lo, hi, chunks, bad, use_threads, opts) and peeked:
+                _LAX.add(peeked)  # its producers send fields we do not declare: skip the strict attempt from now on
         slow.extend(order[bad].tolist())
         for lo, t in chunks:
             idx = order[lo:lo + t.num_rows]

@@ -224,3 +224,16 @@ def test_rows_stay_pinned_to_their_payloads_when_lines_could_merge():
     payloads = [b + b" " + b, b[:-1] + b',"x":', b'{"type":"audio_features"}}', encode(SAMPLES[3])]
     _agrees(payloads, per_item=4)
     assert decode_columnar(unpack_items(_event([payloads]))).rows == 1  # only the last is a record
+
+
+def test_undeclared_fields_switch_that_type_to_the_lax_parse(monkeypatch):
+    """A newer producer's extra field: the batch still agrees with validate, and later batches of that type skip
+    the strict attempt (which would fail every time)."""
+    from consumers.s3_sink import logic
+
+    monkeypatch.setattr(logic, "_LAX", set())
+    tracks = [r for r in SAMPLES if r["type"] == "top_track"][:4]
+    newer = [_consistent(r, data={"explicit": True}) for r in tracks]
+    _agrees(newer + [encode(SAMPLES[0])], per_item=2)
+    assert logic._LAX == {"top_track"}
+    _agrees(newer, per_item=3)
