@@ -60,6 +60,20 @@ def test_conform_reads_files_written_before_a_field_existed():
     assert back.column("artist_id").to_pylist() == [r["artist_id"] for r in rows]
 
 
+def test_parquet_dictionary_and_statistics_only_where_they_pay():
+    import pyarrow.parquet as pq
+
+    rows = [lake_row(validate(r)) for r in sample_records(400) if r["type"] == "top_track"]
+    t = pa.Table.from_pylist(rows, schema=arrow_schema("top_tracks"))
+    data = to_parquet(t)
+    meta = pq.read_metadata(pa.BufferReader(data)).row_group(0)
+    cols = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert any("DICTIONARY" in e for e in cols["artist_id"].encodings)
+    assert not any("DICTIONARY" in e for e in cols["record_id"].encodings)
+    assert cols["rank"].is_stats_set and not cols["url"].is_stats_set
+    assert from_parquet(data).equals(t)
+
+
 def test_dedup_latest_keeps_newest_emitted_per_record_id():
     t = pa.table({"record_id": ["a", "b", "a", "c", "b"],
                   "emitted_at": ["2026-01-01T00:00:01Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:02Z",
@@ -225,6 +239,25 @@ def test_rows_stay_pinned_to_their_payloads_when_lines_could_merge():
     _agrees(payloads, per_item=4)
     assert decode_columnar(unpack_items(_event([payloads]))).rows == 1  # only the last is a record
 
+
+def test_plan_groups_by_table_and_dt_and_tracks_items():
+    day2 = [json.loads(encode(r)) for r in sample_records(3, day="2026-11-23")]
+    event = _event([[encode(SAMPLES[0])], [encode(day2[0]), encode(SAMPLES[1])], [encode(day2[1])]])
+    plans = plan_objects(decode_columnar(unpack_items(event)))
+    got = {(p.table, p.dt): p.items for p in plans}
+    assert got[("artists", "2026-11-22")] == [0]
+    assert got[("artists", "2026-11-23")] == [1]
+    assert got[("top_tracks", "2026-11-22")] == [1]
+    assert got[("top_tracks", "2026-11-23")] == [2]
+    p = next(p for p in plans if p.table == "top_tracks" and p.dt == "2026-11-22")
+    assert p.data(before_item=1).num_rows == 0 and p.data().num_rows == 1
+    assert "__item" not in p.data().column_names
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_empty_and_single_events(n):
+    event = _event([[encode(SAMPLES[0])]] * n)
+    assert decode_columnar(unpack_items(event)).rows == n
 
 def test_undeclared_fields_switch_that_type_to_the_lax_parse(monkeypatch):
     """A newer producer's extra field: the batch still agrees with validate, and later batches of that type skip
