@@ -57,7 +57,7 @@ clean: down
 build-SoriLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	cp -r sori "$(ARTIFACTS_DIR)/python/"
-	$(PYTHON) -m pip install -q --target "$(ARTIFACTS_DIR)/python" aws-kinesis-agg==1.2.3 spotipy==2.26.0 pymysql==1.2.4 rapidfuzz==3.14.6
+	$(PYTHON) -m pip install -q --target "$(ARTIFACTS_DIR)/python" aws-kinesis-agg==1.2.3 spotipy==2.26.0 pymysql==1.2.4 rapidfuzz==3.14.6 pybase64==1.5.1
 
 build-%Function:
 	mkdir -p "$(ARTIFACTS_DIR)"
