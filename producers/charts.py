@@ -12,7 +12,6 @@ before anything is sent; a malformed one is rejected whole — copied to ``rejec
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import urllib.parse
 from typing import Any
 
@@ -86,10 +85,11 @@ def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict
     s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + base, CopySource={"Bucket": bucket, "Key": key})
     s3.put_object(Bucket=bucket, Key=REJECTED_PREFIX + base + ".error.txt", Body=str(err).encode("utf-8"))
     if run.settings.dlq_url:
-        import boto3
+        from sori.dlq import DeadLetterQueue
 
-        boto3.client("sqs").send_message(QueueUrl=run.settings.dlq_url, MessageBody=json.dumps(
-            {"reason": str(err), "bucket": bucket, "key": key, "line": err.line}))
+        if DeadLetterQueue(run.settings.dlq_url).send([{"reason": str(err), "bucket": bucket, "key": key,
+                                                         "line": err.line}]):
+            logger.error("rejected chart CSV not dead-lettered (kept under rejected/)", extra={"key": key})
     logger.error("chart CSV rejected", extra={"key": key, "reason": str(err)})
     return {"key": key, "error": str(err), "line": err.line}
 
