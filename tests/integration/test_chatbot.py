@@ -4,7 +4,6 @@ loaded by ``local.commands.chatbot.seed_world`` minus a few artists only Spotify
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
@@ -144,9 +143,8 @@ def test_junk_and_injection_text_writes_nothing(world, emu):
 
 def test_spotify_rate_limit_degrades_without_retrying(world, emu):
     emu.configure(burst_429={"count": 5, "retry_after": 30, "path_prefix": "/v1/search"})
-    t0 = time.monotonic()
     body = ask(world, "Qxvwz Jplk")  # nothing local comes close: only a search could help
-    assert time.monotonic() - t0 < 2.0
+    # the "busy" reply, not the deadline's: it did not sit out the 30 s Retry-After inside the request
     assert "붐벼요" in render_text(body)
     assert searches(emu) == 1  # no retry inside the request
     body = ask(world, "Qxvwz Jplk")  # and none while Retry-After runs: answered without calling Spotify
@@ -158,11 +156,12 @@ def test_spotify_rate_limit_degrades_without_retrying(world, emu):
 
 def test_slow_spotify_hits_the_deadline_and_answers_in_time(world, emu, monkeypatch):
     emu.configure(latency_ms=4000)
-    t0 = time.monotonic()
     body = ask(world, "Some Unknown Singer 추천")
-    elapsed = time.monotonic() - t0
-    assert elapsed < 4.0  # well under Kakao's 5 s
+    # the deadline's own reply: the answer left before Spotify's 4 s search could come back
+    from chatbot.i18n import STRINGS
+
     assert "simpleText" in kinds(body)
+    assert STRINGS["ko"]["timeout"] in render_text(body)
 
 
 def test_unauthorized_and_bad_requests_over_http(world, emu):
