@@ -85,8 +85,14 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
                                    "stopped_at": run.emitted_at, "reason": res.stopped})
     elif checkpoint:
         run.state.delete(CHECKPOINT)
+    aliases = None
+    if store is not None and not (ids or names):  # nightly: curated Hangul <-> Latin aliases for artists now known
+        from sori.stores.mysql import seed_aliases
+
+        aliases = seed_aliases(store.conn).inserted
     summary = run.summary(artists=res.artists_done, resumed_from=resumed, stopped=res.stopped,
-                          pending_artists=len(res.pending_artists), collections=res.collections)
+                          pending_artists=len(res.pending_artists), collections=res.collections,
+                          aliases_seeded=aliases)
     if failures:
         summary["batchItemFailures"] = failures
     return public(summary)

@@ -322,9 +322,13 @@ def test_nightly_refreshes_stale_rds_artists_and_writes_them_back(stack, catalog
     get_settings.cache_clear()
     store = ArtistStore(connect(get_settings()))
     _, ids = pick_artists(catalog, 30)
+    shinee = catalog.find_artist("SHINee").id
+    ids = [i for i in ids if i != shinee][:29] + [shinee]
     store.upsert_artists([{"id": i, "name": catalog.artists[i].name} for i in ids], source="seed")
     s = catalog_fn.lambda_handler({}, LocalLambdaContext())
     assert s["artists"] == 30 and s["collections"] > 0  # the listening user's playlists too
+    # the curated Hangul aliases follow the artists the nightly now knows
+    assert s["aliases_seeded"] >= 1 and [a["id"] for a in store.find_by_alias("샤이니")] == [shinee]
     rows = store.get_many(ids)
     assert all(r["refreshed_at"] is not None and r["genres"] for r in rows.values())
     again = catalog_fn.lambda_handler({}, LocalLambdaContext())
