@@ -122,8 +122,9 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
         aws = f"http://127.0.0.1:{aws_port}"
-        os.environ.update({"AWS_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+        aws_env = {"AWS_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                   "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}  # moto's; never real credentials
+        os.environ.update(aws_env)
         os.environ.pop("AWS_PROFILE", None)
 
         # Spotify: the emulator over the shipped catalog
@@ -138,8 +139,7 @@ class LocalStack:
             "SkillSecret": {"secret": self.skill_secret},
         })
 
-        env = {"AWS_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        env = dict(aws_env)
         for fn in deployed["functions"].values():
             env.update({k: str(v) for k, v in (fn.get("environment") or {}).items() if k != "SORI_DLQ_URL"})
         env.update({
