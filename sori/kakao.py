@@ -611,6 +611,16 @@ def _buttons(buttons: Iterable[Button], cap: int, label_max: int) -> list[dict[s
     return out
 
 
+def _put_card_buttons(d: dict, buttons: Sequence["Button"], layout: str | None,
+                      fixed_ratio: bool | None = None) -> None:
+    """Fit a card's buttons to its layout's rules and put them (and the layout) on the card dict."""
+    cap, label_max = _card_button_rules(layout, fixed_ratio)
+    bs = _buttons(buttons, cap, label_max)
+    if bs:
+        d["buttons"] = bs
+        _put(d, "buttonLayout", layout)
+
+
 def _card_button_rules(layout: str | None, fixed_ratio: bool | None = None) -> tuple[int, int]:
     horizontal = layout == "horizontal" or (layout is None and fixed_ratio is True)
     if horizontal:
@@ -687,11 +697,7 @@ class TextCard(_Component):
             d["description"] = desc
         if not d:  # [docs] "title, description 중 최소 하나 필수"
             d["description"] = PLACEHOLDER
-        cap, label_max = _card_button_rules(self.buttonLayout)
-        bs = _buttons(self.buttons, cap, label_max)
-        if bs:
-            d["buttons"] = bs
-            _put(d, "buttonLayout", self.buttonLayout)
+        _put_card_buttons(d, self.buttons, self.buttonLayout)
         return "textCard", d
 
 
@@ -725,11 +731,7 @@ class BasicCard(_Component):
         if self.description is not None:
             _put(d, "description", fit_text(self.description, BASIC_CARD_DESCRIPTION_MAX, placeholder=None) or None)
         d["thumbnail"] = thumb
-        cap, label_max = _card_button_rules(self.buttonLayout, thumb.get("fixedRatio"))
-        bs = _buttons(self.buttons, cap, label_max)
-        if bs:
-            d["buttons"] = bs
-            _put(d, "buttonLayout", self.buttonLayout)
+        _put_card_buttons(d, self.buttons, self.buttonLayout, thumb.get("fixedRatio"))
         return "basicCard", d
 
 
