@@ -9,7 +9,10 @@ Two kinds of message reach a consumer's DLQ (``DynamoSinkDLQ`` / ``S3SinkDLQ``):
      "sub_sequence_number": 3, "partition_key": "3Nrfpe0…", "function": "sori-s3-sink",
      "failed_at": "2026-11-22T18:00:03Z"}
 
-  ``record`` is the payload as text, or base64 (``"encoding": "base64"``) when it is not UTF-8.
+  ``record`` is the payload as text, or base64 (``"encoding": "base64"``) when it is not UTF-8. A payload too big
+  for an SQS message (256 KiB; Kinesis records go up to 1 MiB) is parked in S3 instead — claim check: the message
+  carries ``"encoding": "s3"`` and ``"record_s3": "s3://<bucket>/dlq/<function>/<shard>/<seq>-<sub>.bin"`` (a
+  deterministic name, so a retried batch overwrites its own object) and :func:`payload_of` reads it back.
 
 * **on-failure records** sent by the event source mapping when a batch exhausted its retries or aged out
   (Lambda's shape: ``requestContext`` + ``KinesisBatchInfo{shardId, startSequenceNumber, endSequenceNumber,
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 #: SQS caps a message (and a SendMessageBatch request) at 256 KiB; stay under it with headroom.
 MAX_BATCH_BYTES = 240 * 1024
 MAX_BATCH_COUNT = 10
+#: A dead letter bigger than this (as JSON) has its payload parked in S3 (claim check).
+MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 
 
 def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_number: str,
@@ -55,11 +60,42 @@ def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_numbe
             "partition_key": partition_key, "function": function, "failed_at": failed_at or utc_now()}
 
 
-def payload_of(message: Mapping[str, Any]) -> bytes:
-    """The original payload bytes of a poison message."""
+def payload_of(message: Mapping[str, Any], s3=None) -> bytes:
+    """The original payload bytes of a poison message (read from S3 when it was parked there)."""
+    if message.get("encoding") == "s3":
+        bucket, key = split_s3_url(message["record_s3"])
+        if s3 is None:
+            import boto3
+
+            s3 = boto3.client("s3")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     if message.get("encoding") == "base64":
         return base64.b64decode(message["record"])
     return str(message["record"]).encode("utf-8")
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → ``(bucket, key)``.
+
+    >>> split_s3_url("s3://sori-data/dlq/f/shardId-0/1-0.bin")
+    ('sori-data', 'dlq/f/shardId-0/1-0.bin')
+    """
+    if not url.startswith("s3://") or "/" not in url[5:]:
+        raise ValueError(f"not an s3:// object url: {url!r}")
+    bucket, key = url[5:].split("/", 1)
+    return bucket, key
+
+
+def claim_check_key(message: Mapping[str, Any], prefix: str = "dlq") -> str:
+    """Where an oversize poison payload is parked: one deterministic name per user record.
+
+    >>> claim_check_key({"function": "sori-s3-sink", "shard_id": "shardId-000000000001",
+    ...                  "sequence_number": "4959", "sub_sequence_number": 3})
+    'dlq/sori-s3-sink/shardId-000000000001/4959-3.bin'
+    """
+    sub = message.get("sub_sequence_number")
+    return (f"{prefix.strip('/')}/{message.get('function') or 'unknown'}/{message.get('shard_id') or 'unknown'}/"
+            f"{message.get('sequence_number') or 'unknown'}-{0 if sub is None else sub}.bin")
 
 
 def is_on_failure_record(message: Mapping[str, Any]) -> bool:
@@ -68,14 +104,19 @@ def is_on_failure_record(message: Mapping[str, Any]) -> bool:
 
 
 class DeadLetterQueue:
-    """Sends dead-letter messages to one SQS queue.
+    """Sends dead-letter messages to one SQS queue; payloads too big for SQS go to ``overflow_bucket`` first.
 
     >>> dlq = DeadLetterQueue("")  # no queue configured: sending raises, nothing is silently dropped
+    >>> dlq = DeadLetterQueue("https://sqs…/s3-sink-dlq", overflow_bucket="sori-data")   # doctest: +SKIP
     """
 
-    def __init__(self, queue_url: str, client=None):
+    def __init__(self, queue_url: str, client=None, *, overflow_bucket: str = "", overflow_prefix: str = "dlq",
+                 s3=None):
         self.queue_url = queue_url
         self._client = client
+        self.overflow_bucket = overflow_bucket
+        self.overflow_prefix = overflow_prefix
+        self._s3 = s3
 
     @property
     def client(self):
@@ -95,7 +136,15 @@ class DeadLetterQueue:
         if not self.queue_url:
             raise RuntimeError("no dead-letter queue configured (SORI_DLQ_URL)")
         failed: list[int] = []
-        for chunk in _chunks([json.dumps(m, ensure_ascii=False) for m in messages]):
+        bodies: list[str | None] = []
+        for i, m in enumerate(messages):
+            body = json.dumps(m, ensure_ascii=False)
+            if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
+                body = self._claim_check(m)
+                if body is None:
+                    failed.append(i)
+            bodies.append(body)
+        for chunk in _chunks(bodies):
             entries = [{"Id": str(i), "MessageBody": body} for i, body in chunk]
             try:
                 resp = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
@@ -106,11 +155,34 @@ class DeadLetterQueue:
             failed.extend(int(f["Id"]) for f in resp.get("Failed", ()))
         return sorted(failed)
 
+    def _claim_check(self, message: Mapping[str, Any]) -> str | None:
+        """Park an oversize message's payload in S3; the small message that points at it, or None (not parked)."""
+        if "record" not in message or not self.overflow_bucket:
+            log.error("dead letter of %s exceeds SQS's 256 KiB and no SORI_DLQ_BUCKET is set to park its payload",
+                      message.get("sequence_number"))
+            return None
+        if self._s3 is None:
+            import boto3
 
-def _chunks(bodies: list[str]) -> Iterable[list[tuple[int, str]]]:
+            self._s3 = boto3.client("s3")
+        key = claim_check_key(message, self.overflow_prefix)
+        payload = payload_of(message)
+        try:
+            self._s3.put_object(Bucket=self.overflow_bucket, Key=key, Body=payload)
+        except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) this item
+            log.exception("parking an oversize dead letter in s3://%s/%s failed", self.overflow_bucket, key)
+            return None
+        small = {k: v for k, v in message.items() if k != "record"}
+        small.update(encoding="s3", record_s3=f"s3://{self.overflow_bucket}/{key}", record_bytes=len(payload))
+        return json.dumps(small, ensure_ascii=False)
+
+
+def _chunks(bodies: list[str | None]) -> Iterable[list[tuple[int, str]]]:
     chunk: list[tuple[int, str]] = []
     size = 0
     for i, body in enumerate(bodies):
+        if body is None:  # could not be made small enough: already counted as failed
+            continue
         n = len(body.encode("utf-8"))
         if chunk and (len(chunk) == MAX_BATCH_COUNT or size + n > MAX_BATCH_BYTES):
             yield chunk
@@ -179,13 +251,14 @@ def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_
     return out
 
 
-def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, max_messages: int | None = None,
+def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, max_messages: int | None = None,
             revalidate: bool = True) -> RedriveReport:
     """Replay dead-lettered records through ``send`` and delete each message once it is sent on.
 
     Poison messages whose payload still fails the (fixed) record contract are left in the queue (made
     visible again) and counted in ``still_poison`` when ``revalidate`` is set — replaying them would only
     bounce them back. On-failure messages are resolved by reading their sequence range from the stream.
+    Payloads parked in S3 (claim check) are read from there, and their objects removed once the message is.
     """
     import boto3
 
@@ -198,11 +271,11 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, max_message
         if not msgs:
             break
         report.received += len(msgs)
-        done, keep = [], []
+        done, keep, parked = [], [], []
         for m in msgs:
             try:
                 body = json.loads(m["Body"])
-                items = _items_of(body, kinesis)
+                items = _items_of(body, kinesis, s3)
             except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
                 log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
                 keep.append(m)
@@ -224,11 +297,20 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, max_message
                 continue
             report.redriven += len(items)
             done.append(m)
+            if body.get("encoding") == "s3":
+                parked.append(body["record_s3"])
         for start in range(0, len(done), 10):
             chunk = done[start:start + 10]
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
             report.deleted += len(chunk)
+        for url in parked:  # best effort: the bucket's lifecycle rule expires what is left behind
+            try:
+                bucket, key = split_s3_url(url)
+                s3 = s3 or _boto3_client("s3")
+                s3.delete_object(Bucket=bucket, Key=key)
+            except Exception as e:  # noqa: BLE001
+                log.warning("could not remove parked dead letter %s: %s", url, e)
         for m in keep:  # visible again at once, for a later redrive after the next fix
             sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
                                           VisibilityTimeout=0)
@@ -237,7 +319,13 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, max_message
     return report
 
 
-def _items_of(body: Mapping[str, Any], kinesis) -> list[tuple[str, bytes]]:
+def _boto3_client(name: str):
+    import boto3
+
+    return boto3.client(name)
+
+
+def _items_of(body: Mapping[str, Any], kinesis, s3=None) -> list[tuple[str, bytes]]:
     if is_on_failure_record(body):
         import boto3
 
@@ -246,4 +334,4 @@ def _items_of(body: Mapping[str, Any], kinesis) -> list[tuple[str, bytes]]:
         recs = read_stream_range(kinesis, info["streamArn"], info["shardId"], info["startSequenceNumber"],
                                  info["endSequenceNumber"])
         return [(r["PartitionKey"], r["Data"]) for r in recs]
-    return [(body.get("partition_key") or "", payload_of(body))]
+    return [(body.get("partition_key") or "", payload_of(body, s3))]

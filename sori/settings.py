@@ -44,6 +44,7 @@ class Settings:
     glue_database: str = "sori"
     athena_workgroup: str = "sori"
     dlq_url: str = ""  # where this consumer dead-letters poison records
+    dlq_bucket: str = ""  # where a poison payload too big for SQS (256 KiB) is parked, under dlq/ (claim check)
     refresh_queue_url: str = ""  # chatbot -> catalog producer: refresh one artist now
     query_engine: str = "athena"  # athena | duckdb
 

@@ -22,11 +22,12 @@ copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consum
 
 
 @functools.lru_cache(maxsize=4)
-def _adapters(table: str, dlq_url: str, mode: str) -> tuple[TopTracksSink, DeadLetterQueue]:
-    return TopTracksSink(TopTracksStore(table, mode=mode)), DeadLetterQueue(dlq_url)
+def _adapters(table: str, dlq_url: str, dlq_bucket: str, mode: str) -> tuple[TopTracksSink, DeadLetterQueue]:
+    return TopTracksSink(TopTracksStore(table, mode=mode)), DeadLetterQueue(dlq_url, overflow_bucket=dlq_bucket)
 
 
 def lambda_handler(event, context=None):
     s = get_settings()
-    sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.extra.get("SORI_DYNAMO_WRITE_MODE") or "transact")
+    sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.dlq_bucket,
+                          s.extra.get("SORI_DYNAMO_WRITE_MODE") or "transact")
     return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context)

@@ -20,12 +20,13 @@ copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consum
 
 
 @functools.lru_cache(maxsize=4)
-def _adapters(bucket: str, prefix: str, database: str, dlq_url: str) -> tuple[LakeSink, DeadLetterQueue]:
+def _adapters(bucket: str, prefix: str, database: str, dlq_url: str,
+              dlq_bucket: str) -> tuple[LakeSink, DeadLetterQueue]:
     storage = LakeStorage(bucket, prefix)
-    return LakeSink(storage, GlueCatalog(database, storage)), DeadLetterQueue(dlq_url)
+    return LakeSink(storage, GlueCatalog(database, storage)), DeadLetterQueue(dlq_url, overflow_bucket=dlq_bucket)
 
 
 def lambda_handler(event, context=None):
     s = get_settings()
-    sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url)
+    sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url, s.dlq_bucket)
     return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context)

@@ -204,6 +204,68 @@ def test_poison_lands_in_the_dlq_with_reasons_while_the_rest_lands(aws, monkeypa
             sum(r["type"] == "top_track" for r in good)
 
 
+def _oversize_poison(good) -> bytes:
+    """A record no contract accepts (unknown version) and no SQS message can hold: ~400 KB."""
+    artist = next(r for r in good if r["type"] == "artist")
+    return encode({**artist, "v": 9, "data": {**artist["data"], "name": "가" * 140_000}})
+
+
+@pytest.mark.parametrize("sink", ["s3", "dynamo"])
+def test_poison_too_big_for_sqs_is_parked_in_s3_and_the_batch_goes_on(aws, monkeypatch, sink):
+    env = make_env(monkeypatch)
+    good = sample_records(40)
+    big = _oversize_poison(good)
+    assert len(big) > 256 * 1024
+    event = _poison_event(good, [big, b"{not json"])
+    url = env.s3_dlq if sink == "s3" else env.dynamo_dlq
+    use_dlq(monkeypatch, url)
+    monkeypatch.setenv("SORI_DLQ_BUCKET", env.bucket)
+    get_settings.cache_clear()
+    handler = s3_handler if sink == "s3" else dynamo_handler
+    assert handler.lambda_handler(event) == {"batchItemFailures": []}
+    letters = dead_letters(url)
+    assert len(letters) == 2
+    parked, small = letters
+    assert "record" not in parked and parked["encoding"] == "s3" and parked["record_bytes"] == len(big)
+    assert "unsupported version 9" in parked["reason"]
+    assert parked["record_s3"] == f"s3://{env.bucket}/" + dlq_mod.claim_check_key(parked)
+    assert dlq_mod.payload_of(parked) == big  # byte for byte
+    assert dlq_mod.payload_of(small) == b"{not json"
+    # a retried batch overwrites its own object instead of adding one
+    assert handler.lambda_handler(event) == {"batchItemFailures": []}
+    keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(
+        Bucket=env.bucket, Prefix="dlq/").get("Contents", [])]
+    assert keys == [parked["record_s3"].split("/", 3)[3]]
+
+
+def test_poison_too_big_for_sqs_without_a_bucket_fails_its_item_rather_than_vanish(aws, monkeypatch):
+    env = make_env(monkeypatch)
+    good = sample_records(40)
+    event = _poison_event(good, [_oversize_poison(good)])
+    resp = consume(event, LakeSink(env.storage, None), dlq=DeadLetterQueue(env.s3_dlq), decoder=decode_columnar)
+    seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    failed = [f["itemIdentifier"] for f in resp["batchItemFailures"]]
+    # retried from the oversize record's item on (the mapping's retries, then its on-failure destination)
+    assert failed == seqs[seqs.index(failed[0]):] and failed[0] != seqs[0]
+    assert dead_letters(env.s3_dlq) == []
+
+
+def test_redrive_replays_a_parked_payload_and_removes_its_object(aws, monkeypatch):
+    env = make_env(monkeypatch)
+    good = sample_records(10)
+    artist = next(r for r in good if r["type"] == "artist")
+    fixed = encode({**artist, "data": {**artist["data"], "name": "가" * 140_000}})  # valid now, still ~400 KB
+    msg = dlq_mod.poison_message(fixed, reason="sink outage", shard_id="shardId-000000000000",
+                                 sequence_number="42", sub_sequence_number=0, function="sori-s3-sink")
+    assert DeadLetterQueue(env.s3_dlq, overflow_bucket=env.bucket).send([msg]) == []
+    sent: list[tuple[str, bytes]] = []
+    report = dlq_mod.redrive(env.s3_dlq, sent.extend)
+    assert report.as_dict() == {"received": 1, "redriven": 1, "deleted": 1, "still_poison": 0, "failed": 0}
+    assert sent == [("", fixed)]
+    s3 = boto3.client("s3", region_name=REGION)
+    assert s3.list_objects_v2(Bucket=env.bucket, Prefix="dlq/").get("KeyCount", 0) == 0
+
+
 def test_dlq_outage_fails_only_the_items_from_the_poison_on(aws, monkeypatch):
     env = make_env(monkeypatch)
     good = sample_records(60)
