@@ -409,6 +409,21 @@ def _create_schedule(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
     return name, {"Arn": arn}
 
 
+_ALARM_KEYS = ("AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+               "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+               "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+               "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId")
+_ALARM_NUMBERS = {"Period": int, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Threshold": float}
+
+
+def _create_alarm(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
+    name = p.get("AlarmName") or lid
+    kw = {k: (_ALARM_NUMBERS[k](p[k]) if k in _ALARM_NUMBERS else p[k]) for k in _ALARM_KEYS if k in p}
+    c("cloudwatch").put_metric_alarm(AlarmName=name, **kw)
+    arn = c("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+    return name, {"Arn": arn}
+
+
 def _add_permission(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
     kw = {k: p[k] for k in ("SourceArn", "SourceAccount") if k in p}
     c("lambda").add_permission(FunctionName=p["FunctionName"], StatementId=lid, Action=p["Action"],
@@ -426,6 +441,7 @@ SELF_PROVISIONED: dict[str, Callable[[Ctx, str, dict], tuple[str, dict]]] = {
     "AWS::Athena::WorkGroup": _create_workgroup,
     "AWS::ApiGatewayV2::Api": _create_http_api,
     "AWS::ApiGatewayV2::Stage": _create_stage,
+    "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::Scheduler::Schedule": _create_schedule,
 }
 

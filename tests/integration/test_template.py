@@ -55,6 +55,8 @@ def stack(moto_url):
         "routes": c("apigatewayv2").get_routes(ApiId=d["http_api"]["api_id"])["Items"],
         "role_statements": {lid: _role_statements(c("iam"), f["name"], c("lambda"))
                             for lid, f in d["functions"].items()},
+        "alarms": c("cloudwatch").describe_alarms(AlarmNamePrefix="sori-test-")["MetricAlarms"],
+        "topics": [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
     }
     return snap
 
@@ -117,6 +119,42 @@ def test_bucket_encrypted_private_with_lifecycle(stack):
     assert all(b["public_access"].values()) and len(b["public_access"]) == 4
     landing = next(r for r in b["lifecycle"] if r["Filter"].get("Prefix") == "landing/")
     assert landing["Status"] == "Enabled" and landing["Expiration"]["Days"] == 90
+
+
+def test_bucket_expires_parked_dead_letters_after_the_dlq_retention(stack):
+    rule = next(r for r in stack["bucket"]["lifecycle"] if r["Filter"].get("Prefix") == "dlq/")
+    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] * 86400 > 1209600
+
+
+def _alarms_on(stack, metric: str) -> dict[str, dict]:
+    """dimension value -> alarm, for the alarms on ``metric``."""
+    return {a["Dimensions"][0]["Value"]: a for a in stack["alarms"] if a["MetricName"] == metric}
+
+
+def test_every_dead_letter_queue_alarms_when_a_message_waits(stack):
+    topic = stack["deployed"]["outputs"]["AlarmTopicArn"]
+    assert topic in stack["topics"]
+    waiting = _alarms_on(stack, "ApproximateNumberOfMessagesVisible")
+    for n in ("DynamoSinkDLQUrl", "S3SinkDLQUrl", "ProducerDLQUrl", "RefreshDLQUrl"):
+        queue = stack["queues"][n]["QueueArn"].rsplit(":", 1)[1]
+        a = waiting[queue]
+        assert (a["Namespace"], a["Statistic"], a["ComparisonOperator"], a["Threshold"]) == \
+            ("AWS/SQS", "Maximum", "GreaterThanThreshold", 0)
+        assert a["AlarmActions"] == [topic] and a["OKActions"] == [topic]
+    assert len(waiting) == 4  # not the work queue (RefreshQueue): messages there are normal
+
+
+def test_sinks_alarm_on_lag_and_runs_alarm_on_errors(stack):
+    fns = {lid: f["name"] for lid, f in stack["deployed"]["functions"].items()}
+    lag = _alarms_on(stack, "IteratorAge")
+    assert set(lag) == {fns["DynamoSinkFunction"], fns["S3SinkFunction"]}
+    for a in lag.values():  # well before the mappings' 1 h maximum record age sends records to the DLQ
+        assert a["Threshold"] + a["Period"] * a["EvaluationPeriods"] * 1000 <= 1800 * 1000
+    errors = _alarms_on(stack, "Errors")
+    assert set(errors) == {fns[f] for f in FUNCTIONS if f not in ("DynamoSinkFunction", "S3SinkFunction")}
+    assert all(a["Threshold"] == 0 and a["Statistic"] == "Sum" for a in errors.values())
+    slow = _alarms_on(stack, "Duration")[fns["ChatbotFunction"]]
+    assert slow["ExtendedStatistic"] == "p99" and slow["Threshold"] < 5000  # Kakao's limit
 
 
 def test_queues_retain_fourteen_days_and_refresh_redrives(stack):
@@ -245,7 +283,8 @@ def test_overrides_set_vpc_and_mysql(aws):
     d = deploy(aws, stack_name="sori-vpc", overrides={"VpcSubnetIds": ["subnet-a", "subnet-b"],
                                                       "VpcSecurityGroupIds": "sg-1", "MysqlHost": "db.internal",
                                                       "GlueDatabaseName": "sori_vpc",
-                                                      "ChartsCsvUrl": "https://charts.example/csv"})
+                                                      "ChartsCsvUrl": "https://charts.example/csv",
+                                                      "AlarmEmail": "ops@example.com"})
     fns = d["functions"]
     mysql_users = {"ChatbotFunction", "RelatedBuilderFunction", "ChartsFunction", "ChartsDropFunction",
                    "CatalogFunction", "ListeningFunction"}
@@ -255,6 +294,8 @@ def test_overrides_set_vpc_and_mysql(aws):
     assert fns["ChartsFunction"]["environment"]["SORI_CHARTS_CSV_URL"] == "https://charts.example/csv"
     assert fns["ChartsDropFunction"]["environment"]["SORI_CHARTS_CSV_URL"] == "https://charts.example/csv"
     assert fns["S3SinkFunction"]["environment"]["SORI_GLUE_DATABASE"] == "sori_vpc"
+    subs = client(aws, "sns").list_subscriptions_by_topic(TopicArn=d["outputs"]["AlarmTopicArn"])["Subscriptions"]
+    assert [(x["Protocol"], x["Endpoint"]) for x in subs] == [("email", "ops@example.com")]
 
 
 def test_write_secrets_merges_values(aws):
