@@ -154,6 +154,8 @@ class LocalStack:
             "SORI_SPOTIFY_BUDGET_PER_30S": os.environ.get("SORI_SPOTIFY_BUDGET_PER_30S", "20000"),
             "SORI_HOME": str(sori_home()),
             "POWERTOOLS_METRICS_NAMESPACE": "sori-local",
+            # no CloudWatch reads the local stack's stdout; EMF lines would only clutter CLI output
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
             "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
         })
         os.environ.update(env)

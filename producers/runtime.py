@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from sori.kinesis.producer import KinesisProducer
+from sori.metrics import publish, run_figures
 from sori.records import utc_now
 from sori.settings import Settings, clear_secret_cache, get_settings, secret_value
 from sori.spotify.capabilities import Capabilities
@@ -82,6 +83,7 @@ class Run:
             "resumed_from": resumed_from, "stopped": stopped, **self.extra, **extra,
         }
         logger.info("run summary", extra={"summary": out})
+        publish(run_figures(out), service=self.name)  # CloudWatch metrics (EMF); none on the local stack
         return out
 
 

@@ -163,10 +163,25 @@ def function_name(context=None) -> str:
 
 
 def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue, decoder: Callable[[list[BatchItem]], Any] = decode_rows,
-            context=None) -> dict:
-    """Run the whole consumer path over one Lambda Kinesis event; return the partial batch response."""
+            context=None, metrics_service: str | None = None) -> dict:
+    """Run the whole consumer path over one Lambda Kinesis event; return the partial batch response.
+
+    With ``metrics_service`` the batch's figures (``UserRecords``, ``PoisonRecords``, ``FailedItems``) are
+    published as CloudWatch metrics (:mod:`sori.metrics`).
+    """
     items = unpack_items(event)
     batch = decoder(items)
+    poison = len(batch.poison)
+    resp = _consume(event, items, batch, sink, dlq, context)
+    if metrics_service:
+        from sori.metrics import publish
+
+        publish({"UserRecords": sum(len(it.payloads) for it in items), "PoisonRecords": poison,
+                 "FailedItems": len(resp["batchItemFailures"])}, service=metrics_service)
+    return resp
+
+
+def _consume(event, items: list[BatchItem], batch, sink: Sink, dlq: DeadLetterQueue, context) -> dict:
     failed = dict(dead_letter(batch, dlq, function_name(context)))
     if failed:  # the mapping resumes at the lowest failed item: sink only what comes before it
         k = min(failed)

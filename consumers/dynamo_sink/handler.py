@@ -30,4 +30,4 @@ def lambda_handler(event, context=None):
     s = get_settings()
     sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.dlq_bucket,
                           s.extra.get("SORI_DYNAMO_WRITE_MODE") or "transact")
-    return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context)
+    return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context, metrics_service="dynamo_sink")

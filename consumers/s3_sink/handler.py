@@ -29,4 +29,4 @@ def _adapters(bucket: str, prefix: str, database: str, dlq_url: str,
 def lambda_handler(event, context=None):
     s = get_settings()
     sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url, s.dlq_bucket)
-    return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context)
+    return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context, metrics_service="s3_sink")

@@ -142,12 +142,17 @@ def test_extended_mode_uses_the_primary_endpoints(stack, catalog):
     assert len(entries) == 100 and {e["data"]["via"] for e in entries} == {"top50-playlist"}
 
 
-def test_development_mode_still_produces_everything_and_names_each_fallback(stack, catalog):
+def test_development_mode_still_produces_everything_and_names_each_fallback(stack, catalog, monkeypatch, capsys):
     stack.configure(mode="development")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     store, ids = pick_artists(catalog, 40)
     s = catalog_fn.run_catalog({"artist_ids": ids}, open_run("catalog"), store)
     assert s["stopped"] is None and s["mode"] == "development"
     assert {"top_tracks→search", "audio_features→reccobeats", "artists→search"} <= set(s["fallbacks_used"])
+    # the run's figures also go out as CloudWatch metrics (one EMF line)
+    (emf,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')]
+    assert emf["service"] == "catalog" and emf["FallbacksUsed"] == [len(s["fallbacks_used"])]
+    assert emf["PutPayloadUnits"] == [s["kinesis"]["put_units"]] and emf["Artists"] == [len(ids)]
     recs = stream_records()
     tops = of_type(recs, "top_track")
     assert {r["data"]["via"] for r in tops} == {"search"}
