@@ -277,6 +277,13 @@ def test_deployed_roles_grant_what_the_producers_need(stack):
     assert not any(_allowed(s, "secretsmanager:PutSecretValue") for lid, s in st.items()
                    if lid not in ("ListeningFunction", "CatalogFunction"))
     assert _allowed(st["ChatbotFunction"], "sqs:SendMessage") == {stack["queues"]["RefreshQueueUrl"]["QueueArn"]}
+    # the pollers read their one source (no AWS-managed poller policy on Resource *)
+    stream_arn = stack["stream"]["StreamARN"]
+    for lid in ("DynamoSinkFunction", "S3SinkFunction"):
+        for action in ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"):
+            assert _allowed(st[lid], action) == {stream_arn}, (lid, action)
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert _allowed(st["CatalogFunction"], action) == {stack["queues"]["RefreshQueueUrl"]["QueueArn"]}, action
 
 
 def test_overrides_set_vpc_and_mysql(aws):
