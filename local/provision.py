@@ -424,6 +424,15 @@ def _create_alarm(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
     return name, {"Arn": arn}
 
 
+def _put_event_invoke_config(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
+    kw = {k: p[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig") if k in p}
+    for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        if k in kw:
+            kw[k] = int(kw[k])
+    c("lambda").put_function_event_invoke_config(FunctionName=p["FunctionName"], **kw)
+    return f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", {}
+
+
 def _add_permission(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
     kw = {k: p[k] for k in ("SourceArn", "SourceAccount") if k in p}
     c("lambda").add_permission(FunctionName=p["FunctionName"], StatementId=lid, Action=p["Action"],
@@ -442,6 +451,7 @@ SELF_PROVISIONED: dict[str, Callable[[Ctx, str, dict], tuple[str, dict]]] = {
     "AWS::ApiGatewayV2::Api": _create_http_api,
     "AWS::ApiGatewayV2::Stage": _create_stage,
     "AWS::CloudWatch::Alarm": _create_alarm,
+    "AWS::Lambda::EventInvokeConfig": _put_event_invoke_config,
     "AWS::Scheduler::Schedule": _create_schedule,
 }
 
@@ -768,6 +778,16 @@ def _ensure_bucket(c: Ctx, name: str) -> None:
 
 # ----------------------------------------------------------------------------------------------- describe
 
+def _async_on_failure_queue(c: Ctx, function_name: str) -> str | None:
+    """Where a function's failed asynchronous invocations go (its EventInvokeConfig's SQS destination), if set."""
+    try:
+        conf = c("lambda").get_function_event_invoke_config(FunctionName=function_name)
+    except c("lambda").exceptions.ResourceNotFoundException:
+        return None
+    arn = conf.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return _queue_url(c, arn) if arn and arn.split(":")[2] == "sqs" else None
+
+
 def _queue_url(c: Ctx, arn: str | None) -> str | None:
     if not arn:
         return None
@@ -793,6 +813,7 @@ def describe(c: Ctx, cfn: dict, stack_name: str, created: Mapping[str, tuple[str
             "timeout": cfg["Timeout"], "memory": cfg["MemorySize"],
             "layers": [layer["Arn"] for layer in cfg.get("Layers", [])],
             "vpc_subnets": list(cfg.get("VpcConfig", {}).get("SubnetIds", [])),
+            "async_on_failure_queue_url": _async_on_failure_queue(c, cfg["FunctionName"]),
         }
         fn_by_arn[cfg["FunctionArn"]] = lid
     mappings = []

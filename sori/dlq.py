@@ -103,6 +103,13 @@ def is_on_failure_record(message: Mapping[str, Any]) -> bool:
     return "KinesisBatchInfo" in message
 
 
+def is_async_failure_record(message: Mapping[str, Any]) -> bool:
+    """Whether a message is Lambda's on-failure record of an asynchronous invocation (an S3 drop event that
+    failed through every retry): ``requestContext{condition, approximateInvokeCount}``, ``requestPayload`` (the
+    original event) and ``responsePayload`` (the error)."""
+    return "requestPayload" in message and "requestContext" in message
+
+
 class DeadLetterQueue:
     """Sends dead-letter messages to one SQS queue; payloads too big for SQS go to ``overflow_bucket`` first.
 
@@ -316,6 +323,49 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
                                           VisibilityTimeout=0)
         if keep and not done:
             break  # nothing left that this redrive can move
+    return report
+
+
+def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
+             max_messages: int | None = None) -> RedriveReport:
+    """Run the failed asynchronous invocations parked on ``queue_url`` again: ``invoke(request_payload)`` per
+    on-failure record, which is deleted once ``invoke`` returns. Anything else on the queue (a rejected chart
+    file's reason, say) is left where it is: it needs a fixed input, not another run.
+
+    >>> reinvoke(url, lambda event: charts.s3_handler(event, context))        # doctest: +SKIP
+    RedriveReport(received=2, redriven=1, deleted=1, still_poison=[], failed=0)
+    """
+    sqs = sqs or _boto3_client("sqs")
+    report = RedriveReport()
+    kept: dict[str, str] = {}  # message id -> receipt handle; invisible until the pass ends, then visible again
+    while max_messages is None or report.received < max_messages:
+        n = 10 if max_messages is None else min(10, max_messages - report.received)
+        msgs = [m for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
+                                               VisibilityTimeout=300).get("Messages", [])
+                if m["MessageId"] not in kept]
+        if not msgs:
+            break
+        report.received += len(msgs)
+        for m in msgs:
+            try:
+                body = json.loads(m["Body"])
+            except ValueError:
+                body = {}
+            if not is_async_failure_record(body):
+                kept[m["MessageId"]] = m["ReceiptHandle"]
+                continue
+            try:
+                invoke(body["requestPayload"])
+            except Exception as e:  # noqa: BLE001 - still failing: it stays for the next attempt
+                log.warning("re-invocation failed: %s", e)
+                kept[m["MessageId"]] = m["ReceiptHandle"]
+                report.failed += 1
+                continue
+            report.redriven += 1
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            report.deleted += 1
+    for handle in kept.values():
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     return report
 
 

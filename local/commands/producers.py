@@ -206,6 +206,29 @@ def charts_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
         raise typer.Exit(1)
 
 
+@charts_app.command("redrive")
+def charts_redrive(as_json: bool = JsonOpt) -> None:
+    """Run chart drops again whose ingest failed through every retry (parked on ProducerDLQ with the S3 event).
+
+    Rejected files stay where they are: fix the file and import it again.
+    """
+    info = use_stack()
+    from local.lambda_context import LocalLambdaContext
+    from producers import charts as charts_fn
+    from sori.dlq import reinvoke
+
+    queue = info["deployed"]["functions"]["ChartsDropFunction"].get("async_on_failure_queue_url")
+    if not queue:
+        raise typer.BadParameter("ChartsDropFunction has no on-failure queue in this stack")
+    report = reinvoke(queue, lambda event: charts_fn.s3_handler(event, LocalLambdaContext(
+        function_name="sori-charts-drop")))
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    typer.echo(f"{report.redriven} drop(s) run again, {report.failed} still failing (kept), "
+               f"{report.received - report.redriven - report.failed} other message(s) left alone")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(run_app, name="run")
     app.add_typer(charts_app, name="charts")

@@ -131,6 +131,16 @@ def _alarms_on(stack, metric: str) -> dict[str, dict]:
     return {a["Dimensions"][0]["Value"]: a for a in stack["alarms"] if a["MetricName"] == metric}
 
 
+def test_a_chart_drop_that_fails_every_retry_is_parked_on_the_producer_dlq(stack):
+    fns = stack["deployed"]["functions"]
+    parked = fns["ChartsDropFunction"]["async_on_failure_queue_url"]
+    assert parked.rsplit("/", 1)[1] == stack["deployed"]["outputs"]["ProducerDLQUrl"].rsplit("/", 1)[1]
+    assert [lid for lid, f in fns.items() if f["async_on_failure_queue_url"]] == ["ChartsDropFunction"]
+    # the destination is sent to with the function's own role (SAM adds the grant, on that queue only)
+    assert _allowed(stack["role_statements"]["ChartsDropFunction"], "sqs:SendMessage") == \
+        {stack["queues"]["ProducerDLQUrl"]["QueueArn"]}
+
+
 def test_every_dead_letter_queue_alarms_when_a_message_waits(stack):
     topic = stack["deployed"]["outputs"]["AlarmTopicArn"]
     assert topic in stack["topics"]
