@@ -2,7 +2,9 @@
 
 Events: the nightly schedule (anything without artist ids) refreshes every stale artist in RDS (charts put the
 artists they see there); an SQS batch from ``RefreshQueue`` (bodies ``{"artist_ids": [...]}``) or a direct
-``{"artist_ids": [...], "artist_names": [...]}`` refreshes just those. ``stale_after_hours`` (default 20) and
+``{"artist_ids": [...], "artist_names": [...]}`` refreshes just those. Queued requests skip an artist refreshed in
+the last ``fresh_within_minutes`` (default 60): many chatbot containers asking about one new artist cost Spotify
+one refresh, not one each. ``stale_after_hours`` (default 20) and
 ``limit`` tune the nightly selection. A run stopped by ``QUOTA_EXCEEDED`` leaves a checkpoint that the next run
 starts from. Returns the run summary.
 """
@@ -17,6 +19,7 @@ from producers.runtime import Run, artist_rows, artist_store, logger, open_run, 
 from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
+FRESH_WITHIN_MINUTES = 60.0
 
 
 def requested_artists(event: dict) -> tuple[list[str], list[str], list[dict]]:
@@ -39,9 +42,11 @@ def select_artists(run: Run, store: Any, ids: list[str], names: list[str], event
     """The artists to refresh: requested ones (resolved through RDS, then Spotify search), else the stale ones."""
     if ids or names:
         known = store.get_many(ids) if store is not None else {}
+        if event.get("Records"):  # queued (chatbot) requests: one refresh per artist per window is enough
+            ids = [i for i in ids if not _fresh(known.get(i), event.get("fresh_within_minutes", FRESH_WITHIN_MINUTES))]
         out = [{"id": i, "name": (known.get(i) or {}).get("name") or "", **{k: v for k, v in (known.get(i) or {}).items()
                                                                             if k in ("genres", "image_url")}}
-               for i in ids]
+               for i in dict.fromkeys(ids)]
         for name in names:
             hit = (store.find_by_name_norm(name) if store is not None else []) or []
             found = hit[0] if hit else run.sources.find_artist(name)
@@ -55,10 +60,26 @@ def select_artists(run: Run, store: Any, ids: list[str], names: list[str], event
     return store.stale_artists(older, limit=event.get("limit"))
 
 
+def _fresh(artist: dict | None, minutes: float) -> bool:
+    """Whether an artist row was refreshed within the last ``minutes``."""
+    at = (artist or {}).get("refreshed_at")
+    if isinstance(at, str):
+        try:
+            at = _dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+    if not isinstance(at, _dt.datetime):
+        return False
+    at = at if at.tzinfo else at.replace(tzinfo=_dt.timezone.utc)
+    return _dt.datetime.now(_dt.timezone.utc) - at < _dt.timedelta(minutes=float(minutes))
+
+
 def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
     ids, names, failures = requested_artists(event)
     checkpoint = run.state.get(CHECKPOINT) or {}
-    artists = list(checkpoint.get("pending_artists") or []) + select_artists(run, store, ids, names, event)
+    selected = select_artists(run, store, ids, names, event)
+    skipped_fresh = len(set(ids) - {a["id"] for a in selected})
+    artists = list(checkpoint.get("pending_artists") or []) + selected
     resumed = ({"pending_artists": len(checkpoint.get("pending_artists") or []),
                 "pending_features": len(checkpoint.get("pending_features") or []),
                 "stopped_at": checkpoint.get("stopped_at")} if checkpoint else None)
@@ -92,7 +113,7 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
         aliases = seed_aliases(store.conn).inserted
     summary = run.summary(artists=res.artists_done, resumed_from=resumed, stopped=res.stopped,
                           pending_artists=len(res.pending_artists), collections=res.collections,
-                          aliases_seeded=aliases)
+                          aliases_seeded=aliases, skipped_fresh=skipped_fresh)
     if failures:
         summary["batchItemFailures"] = failures
     return public(summary)

@@ -171,6 +171,24 @@ def test_development_mode_still_produces_everything_and_names_each_fallback(stac
     assert len(of_type(stream_records(), "audio_features")) > len(feats)
 
 
+def test_queued_refresh_requests_skip_fresh_artists_and_duplicates(stack, catalog):
+    """Many chatbot containers asking about the same artists cost one refresh each, not one per message."""
+    store, ids = pick_artists(catalog, 3)
+    fresh, stale, new = ids
+    now = dt.datetime.now(dt.timezone.utc)
+    store.rows[fresh]["refreshed_at"] = now - dt.timedelta(minutes=5)
+    store.rows[stale]["refreshed_at"] = (now - dt.timedelta(hours=3)).isoformat()
+    bodies = [[fresh, stale], [stale], [new], [fresh]]
+    event = {"Records": [{"messageId": f"m{i}", "body": json.dumps({"artist_ids": b})} for i, b in enumerate(bodies)]}
+    s = catalog_fn.run_catalog(event, open_run("catalog"), store)
+    assert s["artists"] == 2 and s["skipped_fresh"] == 1 and "batchItemFailures" not in s
+    assert stack.stats()["requests"]["GET /v1/artists/{id}/top-tracks"] == 2  # stale and new, once each
+    assert {r["data"]["artist_id"] for r in of_type(stream_records(), "artist")} == {stale, new}
+    # a direct request (the CLI, an operator) is not second-guessed
+    s = catalog_fn.run_catalog({"artist_ids": [fresh]}, open_run("catalog"), store)
+    assert s["artists"] == 1 and s["skipped_fresh"] == 0
+
+
 def test_429_bursts_are_absorbed_honouring_retry_after(stack, catalog):
     store, ids = pick_artists(catalog, 20)
     clean = catalog_fn.run_catalog({"artist_ids": ids}, open_run("catalog"), store)
