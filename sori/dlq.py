@@ -47,6 +47,12 @@ MAX_BATCH_COUNT = 10
 MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 
 
+def _boto3_client(name: str):
+    import boto3  # lazy: importing this module stays cheap
+
+    return boto3.client(name)
+
+
 def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_number: str,
                    sub_sequence_number: int | None, function: str, partition_key: str = "",
                    failed_at: str | None = None) -> dict:
@@ -64,11 +70,7 @@ def payload_of(message: Mapping[str, Any], s3=None) -> bytes:
     """The original payload bytes of a poison message (read from S3 when it was parked there)."""
     if message.get("encoding") == "s3":
         bucket, key = split_s3_url(message["record_s3"])
-        if s3 is None:
-            import boto3
-
-            s3 = boto3.client("s3")
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return (s3 or _boto3_client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
     if message.get("encoding") == "base64":
         return base64.b64decode(message["record"])
     return str(message["record"]).encode("utf-8")
@@ -128,9 +130,7 @@ class DeadLetterQueue:
     @property
     def client(self):
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
+            self._client = _boto3_client("sqs")
         return self._client
 
     def send(self, messages: list[dict]) -> list[int]:
@@ -168,10 +168,7 @@ class DeadLetterQueue:
             log.error("dead letter of %s exceeds SQS's 256 KiB and no SORI_DLQ_BUCKET is set to park its payload",
                       message.get("sequence_number"))
             return None
-        if self._s3 is None:
-            import boto3
-
-            self._s3 = boto3.client("s3")
+        self._s3 = self._s3 or _boto3_client("s3")
         key = claim_check_key(message, self.overflow_prefix)
         payload = payload_of(message)
         try:
@@ -221,9 +218,7 @@ Sender = Callable[[list[tuple[str, bytes]]], None]
 
 def stream_sender(stream_name: str, client=None) -> Sender:
     """A sender that puts payloads back on the Kinesis stream (retrying failed entries)."""
-    import boto3
-
-    kinesis = client or boto3.client("kinesis")
+    kinesis = client or _boto3_client("kinesis")
 
     def send(items: list[tuple[str, bytes]]) -> None:
         for start in range(0, len(items), 500):
@@ -258,6 +253,36 @@ def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_
     return out
 
 
+def _queue_pass(sqs, queue_url: str, handle: Callable[[dict], bool], max_messages: int | None = None) -> tuple[int, int]:
+    """Receive every message of ``queue_url`` once. ``handle(message)`` returns True to delete it (batched) or
+    False to keep it: kept messages stay invisible for the rest of the pass (so it moves on to the others) and are
+    made visible again at its end. Returns (received, deleted)."""
+    kept: dict[str, str] = {}  # message id -> receipt handle
+    received = deleted = 0
+    while max_messages is None or received < max_messages:
+        n = 10 if max_messages is None else min(10, max_messages - received)
+        msgs = [m for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
+                                               VisibilityTimeout=300).get("Messages", [])
+                if m["MessageId"] not in kept]
+        if not msgs:
+            break
+        received += len(msgs)
+        done = []
+        for m in msgs:
+            if handle(m):
+                done.append(m)
+            else:
+                kept[m["MessageId"]] = m["ReceiptHandle"]
+        for start in range(0, len(done), 10):
+            chunk = done[start:start + 10]
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+            deleted += len(chunk)
+    for receipt in kept.values():  # visible again at once, for a later pass after the next fix
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+    return received, deleted
+
+
 def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, max_messages: int | None = None,
             revalidate: bool = True) -> RedriveReport:
     """Replay dead-lettered records through ``send`` and delete each message once it is sent on.
@@ -267,62 +292,42 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
     bounce them back. On-failure messages are resolved by reading their sequence range from the stream.
     Payloads parked in S3 (claim check) are read from there, and their objects removed once the message is.
     """
-    import boto3
-
-    sqs = sqs or boto3.client("sqs")
     report = RedriveReport()
-    while max_messages is None or report.received < max_messages:
-        n = 10 if max_messages is None else min(10, max_messages - report.received)
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
-                                   VisibilityTimeout=60).get("Messages", [])
-        if not msgs:
-            break
-        report.received += len(msgs)
-        done, keep, parked = [], [], []
-        for m in msgs:
+    parked: list[str] = []
+
+    def handle(m: dict) -> bool:
+        try:
+            body = json.loads(m["Body"])
+            items = _items_of(body, kinesis, s3)
+        except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
+            log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
+            report.failed += 1
+            return False
+        if revalidate and not is_on_failure_record(body):
             try:
-                body = json.loads(m["Body"])
-                items = _items_of(body, kinesis, s3)
-            except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
-                log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
-                keep.append(m)
-                report.failed += 1
-                continue
-            if revalidate and not is_on_failure_record(body):
-                try:
-                    validate(items[0][1])
-                except RecordError as e:
-                    report.still_poison.append(e.reason)
-                    keep.append(m)
-                    continue
-            try:
-                send(items)
-            except Exception as e:  # noqa: BLE001 - left in the queue for the next redrive
-                log.warning("redrive send failed: %s", e)
-                keep.append(m)
-                report.failed += 1
-                continue
-            report.redriven += len(items)
-            done.append(m)
-            if body.get("encoding") == "s3":
-                parked.append(body["record_s3"])
-        for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
-            report.deleted += len(chunk)
-        for url in parked:  # best effort: the bucket's lifecycle rule expires what is left behind
-            try:
-                bucket, key = split_s3_url(url)
-                s3 = s3 or _boto3_client("s3")
-                s3.delete_object(Bucket=bucket, Key=key)
-            except Exception as e:  # noqa: BLE001
-                log.warning("could not remove parked dead letter %s: %s", url, e)
-        for m in keep:  # visible again at once, for a later redrive after the next fix
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                          VisibilityTimeout=0)
-        if keep and not done:
-            break  # nothing left that this redrive can move
+                validate(items[0][1])
+            except RecordError as e:
+                report.still_poison.append(e.reason)
+                return False
+        try:
+            send(items)
+        except Exception as e:  # noqa: BLE001 - left in the queue for the next redrive
+            log.warning("redrive send failed: %s", e)
+            report.failed += 1
+            return False
+        report.redriven += len(items)
+        if body.get("encoding") == "s3":
+            parked.append(body["record_s3"])
+        return True
+
+    report.received, report.deleted = _queue_pass(sqs or _boto3_client("sqs"), queue_url, handle, max_messages)
+    for url in parked:  # best effort, once their messages are gone: the lifecycle rule expires what is left
+        try:
+            bucket, key = split_s3_url(url)
+            s3 = s3 or _boto3_client("s3")
+            s3.delete_object(Bucket=bucket, Key=key)
+        except Exception as e:  # noqa: BLE001
+            log.warning("could not remove parked dead letter %s: %s", url, e)
     return report
 
 
@@ -335,52 +340,32 @@ def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
     >>> reinvoke(url, lambda event: charts.s3_handler(event, context))        # doctest: +SKIP
     RedriveReport(received=2, redriven=1, deleted=1, still_poison=[], failed=0)
     """
-    sqs = sqs or _boto3_client("sqs")
     report = RedriveReport()
-    kept: dict[str, str] = {}  # message id -> receipt handle; invisible until the pass ends, then visible again
-    while max_messages is None or report.received < max_messages:
-        n = 10 if max_messages is None else min(10, max_messages - report.received)
-        msgs = [m for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
-                                               VisibilityTimeout=300).get("Messages", [])
-                if m["MessageId"] not in kept]
-        if not msgs:
-            break
-        report.received += len(msgs)
-        for m in msgs:
-            try:
-                body = json.loads(m["Body"])
-            except ValueError:
-                body = {}
-            if not is_async_failure_record(body):
-                kept[m["MessageId"]] = m["ReceiptHandle"]
-                continue
-            try:
-                invoke(body["requestPayload"])
-            except Exception as e:  # noqa: BLE001 - still failing: it stays for the next attempt
-                log.warning("re-invocation failed: %s", e)
-                kept[m["MessageId"]] = m["ReceiptHandle"]
-                report.failed += 1
-                continue
-            report.redriven += 1
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-            report.deleted += 1
-    for handle in kept.values():
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+
+    def handle(m: dict) -> bool:
+        try:
+            body = json.loads(m["Body"])
+        except ValueError:
+            return False
+        if not is_async_failure_record(body):
+            return False
+        try:
+            invoke(body["requestPayload"])
+        except Exception as e:  # noqa: BLE001 - still failing: it stays for the next attempt
+            log.warning("re-invocation failed: %s", e)
+            report.failed += 1
+            return False
+        report.redriven += 1
+        return True
+
+    report.received, report.deleted = _queue_pass(sqs or _boto3_client("sqs"), queue_url, handle, max_messages)
     return report
-
-
-def _boto3_client(name: str):
-    import boto3
-
-    return boto3.client(name)
 
 
 def _items_of(body: Mapping[str, Any], kinesis, s3=None) -> list[tuple[str, bytes]]:
     if is_on_failure_record(body):
-        import boto3
-
         info = body["KinesisBatchInfo"]
-        kinesis = kinesis or boto3.client("kinesis")
+        kinesis = kinesis or _boto3_client("kinesis")
         recs = read_stream_range(kinesis, info["streamArn"], info["shardId"], info["startSequenceNumber"],
                                  info["endSequenceNumber"])
         return [(r["PartitionKey"], r["Data"]) for r in recs]

@@ -439,6 +439,19 @@ def _put(d: dict[str, Any], key: str, value: Any) -> None:
         d[key] = value
 
 
+def _put_message_or_block(d: dict[str, Any], action: str, label: str, message_text: str | None,
+                          block_id: str | None, extra: Mapping[str, Any] | None) -> None:
+    """What a ``message`` or ``block`` action carries (Button and QuickReply alike): ``message`` sends
+    messageText or, without one, the full label; ``block`` sends blockId and messageText if given; both ``extra``."""
+    msg = _clean(message_text) if message_text and message_text.strip() else None
+    if action == "message":
+        d["messageText"] = msg or _clean(label).strip()
+    else:
+        d["blockId"] = block_id
+        _put(d, "messageText", msg)
+    _put(d, "extra", extra)
+
+
 @dataclass
 class Link:
     """[docs] Link: pc / mobile / web (web wins). Non-http(s) values are dropped."""
@@ -505,17 +518,10 @@ class Button:
             if not is_http_url(self.webLinkUrl):
                 return None
             d["webLinkUrl"] = self.webLinkUrl
-        elif self.action == "message":
-            d["messageText"] = _clean(self.messageText) if self.messageText and self.messageText.strip() \
-                else _clean(self.label).strip()
-        elif self.action == "block":
-            d["blockId"] = self.blockId
-            if self.messageText and self.messageText.strip():
-                d["messageText"] = _clean(self.messageText)
+        elif self.action in ("message", "block"):
+            _put_message_or_block(d, self.action, self.label, self.messageText, self.blockId, self.extra)
         elif self.action == "phone":
             d["phoneNumber"] = self.phoneNumber
-        if self.extra is not None and self.action in ("message", "block"):
-            d["extra"] = self.extra
         return d
 
 
@@ -544,13 +550,7 @@ class QuickReply:
         if not label:
             return None
         d: dict[str, Any] = {"label": label, "action": self.action}
-        msg = _clean(self.messageText) if self.messageText and self.messageText.strip() else None
-        if self.action == "message":
-            d["messageText"] = msg or _clean(self.label).strip()
-        else:
-            d["blockId"] = self.blockId
-            _put(d, "messageText", msg)
-        _put(d, "extra", self.extra)
+        _put_message_or_block(d, self.action, self.label, self.messageText, self.blockId, self.extra)
         return d
 
 
