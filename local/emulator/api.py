@@ -1,0 +1,561 @@
+"""The emulated HTTP API: response objects, paging, the endpoint handlers, error shapes."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import time
+import uuid
+from bisect import bisect_left
+from urllib.parse import parse_qs, urlencode
+
+# ----------------------------------------------------------------------------------------------------------------
+# HTTP server
+# ----------------------------------------------------------------------------------------------------------------
+from local.emulator.catalog import (
+    BASE62,
+    EDITORIAL_PREFIX,
+    FEATURE_KEYS,
+    Album,
+    Artist,
+    Track,
+    _h,
+    album_image_url,
+    artist_image_url,
+)
+from local.emulator.charts import _LABELS
+from local.emulator.listener import USER_ID
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, reason: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.reason, self.headers = status, message, reason, headers or {}
+
+    def body(self) -> dict:
+        err = {"status": self.status, "message": self.message}
+        if self.reason:
+            err["reason"] = self.reason
+        return {"error": err}
+
+
+class _Raw:
+    """A non-JSON response."""
+
+    def __init__(self, body: bytes, content_type: str, status: int = 200, headers: dict | None = None):
+        self.body, self.content_type, self.status, self.headers = body, content_type, status, headers or {}
+
+
+class SpotifyApi:
+    """The Web API endpoint handlers and object builders (a mixin of :class:`SpotifyEmulator`)."""
+
+    # -- object builders -----------------------------------------------------------------------------------------
+    def _href(self, kind: str, id_: str) -> str:
+        return f"{self.url}/v1/{kind}s/{id_}"
+
+    def artist_simple(self, a: Artist) -> dict:
+        return {"external_urls": {"spotify": f"https://open.spotify.com/artist/{a.id}"},
+                "href": self._href("artist", a.id), "id": a.id, "name": a.name, "type": "artist",
+                "uri": f"spotify:artist:{a.id}"}
+
+    def artist_full(self, a: Artist) -> dict:
+        d = self.artist_simple(a)
+        d.update({"followers": {"href": None, "total": a.followers}, "genres": list(a.genres),
+                  "images": [{"url": artist_image_url(a.id, s), "height": s, "width": s} for s in (640, 320, 160)],
+                  "popularity": a.popularity})
+        return dict(sorted(d.items()))
+
+    def album_simple(self, al: Album) -> dict:
+        cat = self.catalog
+        tids = cat.tracks_by_album.get(al.id, ())
+        artist = cat.artists[cat.tracks[tids[0]].artist_id] if tids else None
+        n = len(tids)
+        return {"album_type": "single" if n <= 1 else "album", "total_tracks": n,
+                "external_urls": {"spotify": f"https://open.spotify.com/album/{al.id}"},
+                "href": self._href("album", al.id), "id": al.id,
+                "images": [{"url": album_image_url(al.id, s), "height": s, "width": s} for s in (640, 300, 64)],
+                "name": al.name, "release_date": al.release_date,
+                "release_date_precision": al.release_date_precision, "type": "album",
+                "uri": f"spotify:album:{al.id}", "artists": [self.artist_simple(artist)] if artist else [],
+                "is_playable": True}
+
+    def track_full(self, t: Track) -> dict:
+        a = self.catalog.artists[t.artist_id]
+        tids = self.catalog.tracks_by_album.get(t.album.id, (t.id,))
+        return {"album": self.album_simple(t.album), "artists": [self.artist_simple(a)], "disc_number": 1,
+                "duration_ms": t.duration_ms, "explicit": False,
+                "external_ids": {"isrc": "QZ" + hashlib.sha1(t.id.encode()).hexdigest()[:10].upper()},
+                "external_urls": {"spotify": f"https://open.spotify.com/track/{t.id}"},
+                "href": self._href("track", t.id), "id": t.id, "is_local": False, "is_playable": True,
+                "name": t.name, "popularity": t.popularity, "preview_url": None,
+                "track_number": (tids.index(t.id) + 1) if t.id in tids else 1, "type": "track",
+                "uri": f"spotify:track:{t.id}"}
+
+    def features(self, t: Track) -> dict:
+        d = dict(t.features)
+        d.update({"type": "audio_features", "id": t.id, "uri": f"spotify:track:{t.id}",
+                  "track_href": self._href("track", t.id),
+                  "analysis_url": f"{self.url}/v1/audio-analysis/{t.id}", "duration_ms": t.duration_ms})
+        return d
+
+    def _owner(self, pid: str) -> dict:
+        if pid in self.listener.playlist_ids:
+            return {"display_name": "sori listener", "external_urls": {"spotify": f"https://open.spotify.com/user/{USER_ID}"},
+                    "href": f"{self.url}/v1/users/{USER_ID}", "id": USER_ID, "type": "user",
+                    "uri": f"spotify:user:{USER_ID}"}
+        if pid.startswith(EDITORIAL_PREFIX):
+            return {"display_name": "Spotify", "external_urls": {"spotify": "https://open.spotify.com/user/spotify"},
+                    "href": f"{self.url}/v1/users/spotify", "id": "spotify", "type": "user",
+                    "uri": "spotify:user:spotify"}
+        uid = "user" + str(_h("owner", pid) % 10**9)
+        return {"display_name": None, "external_urls": {"spotify": f"https://open.spotify.com/user/{uid}"},
+                "href": f"{self.url}/v1/users/{uid}", "id": uid, "type": "user", "uri": f"spotify:user:{uid}"}
+
+    def _playlist_meta(self, pid: str) -> tuple[str, str, list[str], str]:
+        """(name, description, track ids, added_at) of a catalog or chart playlist."""
+        chart = self.charts.by_playlist.get(pid)
+        if chart is not None:
+            day = dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.timezone.utc).date()
+            monday = day - dt.timedelta(days=day.weekday())
+            return (f"Top 50 - {chart.name}",
+                    f"Your weekly update of the most played tracks right now - {chart.name}.",
+                    self.charts.top50(chart.country, day), monday.isoformat() + "T05:00:00Z")
+        p = self.catalog.playlists.get(pid)
+        if p is None:
+            raise ApiError(404, "Resource not found")
+        return p.name, "", list(p.track_ids), "2020-01-02T00:00:00Z"
+
+    def _playlist_simple(self, pid: str) -> dict:
+        name, desc, tids, _ = self._playlist_meta(pid)
+        key = "items" if self.mode == "development" else "tracks"
+        return {"collaborative": False, "description": desc,
+                "external_urls": {"spotify": f"https://open.spotify.com/playlist/{pid}"},
+                "href": self._href("playlist", pid), "id": pid,
+                "images": [{"url": "https://mosaic.scdn.co/640/" + hashlib.sha1(pid.encode()).hexdigest(),
+                            "height": 640, "width": 640}],
+                "name": name, "owner": self._owner(pid), "primary_color": None, "public": True,
+                "snapshot_id": base64.b64encode(hashlib.sha1((pid + str(len(tids))).encode()).digest()).decode(),
+                key: {"href": self._href("playlist", pid) + "/" + key, "total": len(tids)}, "type": "playlist",
+                "uri": f"spotify:playlist:{pid}"}
+
+    # -- paging helpers ------------------------------------------------------------------------------------------
+    def _page(self, ctx: dict, items: list, total: int, limit: int, offset: int, base: str | None = None) -> dict:
+        base = base or (self.url + ctx["path"])
+        q = {k: v for k, v in ctx["query"].items() if k not in ("limit", "offset")}
+
+        def link(off):
+            return base + "?" + urlencode({**q, "offset": off, "limit": limit})
+        return {"href": link(offset), "items": items, "limit": limit,
+                "next": link(offset + limit) if offset + limit < total else None, "offset": offset,
+                "previous": link(max(0, offset - limit)) if offset > 0 else None, "total": total}
+
+    @staticmethod
+    def _int(ctx: dict, name: str, default: int, lo: int, hi: int, message: str = "Invalid limit") -> int:
+        raw = ctx["query"].get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            v = int(raw)
+        except ValueError:
+            raise ApiError(400, message)
+        if not lo <= v <= hi:
+            raise ApiError(400, message)
+        return v
+
+    def _ids(self, ctx: dict, cap: int) -> list[str]:
+        raw = ctx["query"].get("ids")
+        if not raw:
+            raise ApiError(400, "invalid request: missing ids")
+        ids = [i.strip().split(":")[-1] for i in raw.split(",") if i.strip()]
+        if len(ids) > cap:
+            raise ApiError(400, "Too many ids requested")
+        return ids
+
+    def _dev(self) -> bool:
+        return self.mode == "development"
+
+    def _get_artist(self, aid: str) -> Artist:
+        if not BASE62.match(aid):
+            raise ApiError(400, "Invalid base62 id")
+        a = self.catalog.artists.get(aid)
+        if a is None:
+            raise ApiError(404, "Resource not found")
+        return a
+
+    def _get_track(self, tid: str) -> Track:
+        if not BASE62.match(tid):
+            raise ApiError(400, "Invalid base62 id")
+        t = self.catalog.tracks.get(tid)
+        if t is None:
+            raise ApiError(404, "Resource not found")
+        return t
+
+    # -- endpoint handlers ---------------------------------------------------------------------------------------
+    def _token(self, ctx):
+        form = {k: v[-1] for k, v in parse_qs(ctx["body"].decode("utf-8", "replace")).items()}
+        cid = form.get("client_id", "")
+        secret = form.get("client_secret", "")
+        auth = ctx["headers"].get("authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                cid = secret = ""
+        grant = form.get("grant_type", "")
+
+        def fail(status, error, desc):
+            raise _TokenError(status, {"error": error, "error_description": desc})
+        if grant not in ("client_credentials", "refresh_token", "authorization_code"):
+            fail(400, "unsupported_grant_type", f"grant_type parameter is missing or invalid: {grant!r}")
+        if grant == "client_credentials" and (not cid or not secret):
+            fail(400, "invalid_client", "Invalid client")
+        if grant != "client_credentials" and not cid:
+            fail(400, "invalid_client", "Invalid client")
+        if grant == "refresh_token" and not form.get("refresh_token"):
+            fail(400, "invalid_request", "refresh_token must be supplied")
+        if grant == "authorization_code" and not form.get("code"):
+            fail(400, "invalid_grant", "Invalid authorization code")
+        kind = "cc" if grant == "client_credentials" else "user"
+        exp = int(time.time()) + 3600
+        out = {"access_token": f"EMU{kind}.{exp}.{secrets.token_urlsafe(24)}", "token_type": "Bearer",
+               "expires_in": 3600}
+        if kind == "user":
+            out["scope"] = form.get("scope") or ("user-read-recently-played user-follow-read "
+                                                 "playlist-read-private")
+            out["refresh_token"] = "EMUrt." + secrets.token_urlsafe(32)   # rotates on every grant
+        return out
+
+    def _search(self, ctx):
+        q = ctx["query"].get("q", "")
+        types = [t.strip() for t in ctx["query"].get("type", "").split(",") if t.strip()]
+        if not q.strip():
+            raise ApiError(400, "No search query")
+        if not types:
+            raise ApiError(400, "Missing parameter type")
+        allowed = {"artist", "track", "album", "playlist", "show", "episode", "audiobook"}
+        if any(t not in allowed for t in types):
+            raise ApiError(400, "Bad search type field")
+        limit = self._int(ctx, "limit", 10 if self._dev() else 20, 0, 10 if self._dev() else 50)
+        offset = self._int(ctx, "offset", 0, 0, 1000, "Invalid offset")
+        out = {}
+        cat = self.catalog
+        for t in types:
+            if t == "artist":
+                found = cat.search_artists(q)
+                items = [self.artist_full(a) for a in found[offset:offset + limit]]
+            elif t == "track":
+                found = cat.search_tracks(q)
+                items = [self.track_full(x) for x in found[offset:offset + limit]]
+            elif t == "album":
+                seen, found = set(), []
+                for x in cat.search_tracks(q):
+                    if x.album.id not in seen:
+                        seen.add(x.album.id)
+                        found.append(x.album)
+                items = [self.album_simple(a) for a in found[offset:offset + limit]]
+            else:
+                found, items = [], []
+            out[t + "s"] = self._page(ctx, items, min(len(found), 1000), limit, offset, self.url + "/v1/search")
+        return out
+
+    def _artist(self, ctx, aid):
+        return self.artist_full(self._get_artist(aid))
+
+    def _artists(self, ctx):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        ids = self._ids(ctx, 50)
+        return {"artists": [self.artist_full(self.catalog.artists[i]) if i in self.catalog.artists else None
+                            for i in ids]}
+
+    def _top_tracks(self, ctx, aid):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        a = self._get_artist(aid)
+        return {"tracks": [self.track_full(t) for t in self.catalog.top_tracks(a.id, 10)]}
+
+    def _related(self, ctx, aid):
+        if self._dev():
+            raise ApiError(404, "Not found")
+        a = self._get_artist(aid)
+        return {"artists": [self.artist_full(x) for x in self.catalog.related_artists(a.id, 20)]}
+
+    def _artist_albums(self, ctx, aid):
+        a = self._get_artist(aid)
+        limit = self._int(ctx, "limit", 20, 1, 50)
+        offset = self._int(ctx, "offset", 0, 0, 10_000, "Invalid offset")
+        seen, albums = set(), []
+        for tid in self.catalog.tracks_by_artist.get(a.id, ()):
+            al = self.catalog.tracks[tid].album
+            if al.id not in seen:
+                seen.add(al.id)
+                albums.append(al)
+        albums.sort(key=lambda al: (al.release_date, al.id), reverse=True)
+        items = []
+        for al in albums[offset:offset + limit]:
+            d = self.album_simple(al)
+            d["album_group"] = d["album_type"]
+            items.append(d)
+        return self._page(ctx, items, len(albums), limit, offset)
+
+    def _album_full(self, al: Album) -> dict:
+        d = self.album_simple(al)
+        tracks = []
+        for tid in self.catalog.tracks_by_album.get(al.id, ()):
+            t = self.track_full(self.catalog.tracks[tid])
+            for k in ("album", "popularity", "external_ids"):
+                t.pop(k, None)
+            tracks.append(t)
+        d.update({"genres": [], "label": _LABELS[_h("label", al.id) % len(_LABELS)], "popularity":
+                  max((self.catalog.tracks[t].popularity for t in self.catalog.tracks_by_album.get(al.id, ())),
+                      default=0),
+                  "copyrights": [], "external_ids": {"upc": str(_h("upc", al.id) % 10**12).zfill(12)},
+                  "tracks": {"href": self._href("album", al.id) + "/tracks", "items": tracks, "limit": 50,
+                             "next": None, "offset": 0, "previous": None, "total": len(tracks)}})
+        return d
+
+    def _album(self, ctx, alid):
+        if not BASE62.match(alid):
+            raise ApiError(400, "Invalid base62 id")
+        al = self.catalog.albums.get(alid)
+        if al is None:
+            raise ApiError(404, "Resource not found")
+        return self._album_full(al)
+
+    def _albums(self, ctx):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        ids = self._ids(ctx, 20)
+        return {"albums": [self._album_full(self.catalog.albums[i]) if i in self.catalog.albums else None
+                           for i in ids]}
+
+    def _track(self, ctx, tid):
+        return self.track_full(self._get_track(tid))
+
+    def _tracks(self, ctx):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        ids = self._ids(ctx, 50)
+        return {"tracks": [self.track_full(self.catalog.tracks[i]) if i in self.catalog.tracks else None
+                           for i in ids]}
+
+    def _features_many(self, ctx):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        ids = self._ids(ctx, 100)
+        return {"audio_features": [self.features(self.catalog.tracks[i]) if i in self.catalog.tracks else None
+                                   for i in ids]}
+
+    def _features_one(self, ctx, tid):
+        if self._dev():
+            raise ApiError(403, "Forbidden")
+        return self.features(self._get_track(tid))
+
+    def _recommendations(self, ctx):
+        if self._dev():
+            raise ApiError(404, "Not found")
+        q = ctx["query"]
+        limit = self._int(ctx, "limit", 20, 1, 100)
+        seeds_a = [s for s in q.get("seed_artists", "").split(",") if s]
+        seeds_t = [s for s in q.get("seed_tracks", "").split(",") if s]
+        if not seeds_a and not seeds_t and not q.get("seed_genres"):
+            raise ApiError(400, "Missing required parameter: seed_artists, seed_genres or seed_tracks")
+        cat = self.catalog
+        artists = [a for a in seeds_a if a in cat.artists]
+        artists += [cat.tracks[t].artist_id for t in seeds_t if t in cat.tracks]
+        pool: list[str] = []
+        for a in artists:
+            for r in cat.related_artists(a, 10):
+                pool.extend(cat.tracks_by_artist.get(r.id, ())[:3])
+        seen, out = set(seeds_t), []
+        for tid in pool:
+            if tid not in seen:
+                seen.add(tid)
+                out.append(tid)
+        out.sort(key=lambda t: _h("rec", ",".join(artists), t))
+        return {"seeds": [{"id": a, "type": "ARTIST", "href": self._href("artist", a), "initialPoolSize": len(pool),
+                           "afterFilteringSize": len(out), "afterRelinkingSize": len(out)} for a in seeds_a]
+                + [{"id": t, "type": "TRACK", "href": self._href("track", t), "initialPoolSize": len(pool),
+                    "afterFilteringSize": len(out), "afterRelinkingSize": len(out)} for t in seeds_t],
+                "tracks": [self.track_full(cat.tracks[t]) for t in out[:limit]]}
+
+    def _check_playlist_access(self, pid: str, items_endpoint: bool) -> None:
+        if pid not in self.catalog.playlists and pid not in self.charts.by_playlist:
+            raise ApiError(404, "Resource not found")
+        if self._dev():
+            if pid.startswith(EDITORIAL_PREFIX):
+                raise ApiError(404, "Resource not found")
+            if items_endpoint and pid not in self.listener.playlist_ids:
+                raise ApiError(403, "Forbidden")
+
+    def _playlist_items_page(self, ctx, pid: str, new_shape: bool) -> dict:
+        limit = self._int(ctx, "limit", 100, 1, 100)
+        offset = self._int(ctx, "offset", 0, 0, 100_000, "Invalid offset")
+        _, _, tids, added_at = self._playlist_meta(pid)
+        owner = self._owner(pid)
+        added_by = {k: owner[k] for k in ("external_urls", "href", "id", "type", "uri")}
+        items = []
+        for tid in tids[offset:offset + limit]:
+            tr = self.track_full(self.catalog.tracks[tid])
+            it = {"added_at": added_at, "added_by": added_by, "is_local": False, "primary_color": None,
+                  "track": tr, "video_thumbnail": {"url": None}}
+            if new_shape:
+                it["item"] = tr
+            items.append(it)
+        return self._page(ctx, items, len(tids), limit, offset)
+
+    def _playlist(self, ctx, pid):
+        self._check_playlist_access(pid, items_endpoint=False)
+        d = self._playlist_simple(pid)
+        d["followers"] = {"href": None, "total": 1000 + _h("followers", pid) % 5_000_000}
+        if self._dev():
+            # Feb-2026: `tracks` -> `items`; items only for the user's own playlists
+            if pid in self.listener.playlist_ids:
+                d["items"] = self._playlist_items_page({**ctx, "path": f"/v1/playlists/{pid}/items",
+                                                        "query": {}}, pid, True)
+        else:
+            d["tracks"] = self._playlist_items_page({**ctx, "path": f"/v1/playlists/{pid}/tracks", "query": {}},
+                                                    pid, False)
+        return d
+
+    def _playlist_tracks(self, ctx, pid):
+        if self._dev():
+            raise ApiError(404, "Not found")
+        self._check_playlist_access(pid, items_endpoint=True)
+        return self._playlist_items_page(ctx, pid, False)
+
+    def _playlist_items(self, ctx, pid):
+        self._check_playlist_access(pid, items_endpoint=True)
+        return self._playlist_items_page(ctx, pid, True)
+
+    def _me(self, ctx):
+        return {"country": "KR", "display_name": "sori listener", "explicit_content":
+                {"filter_enabled": False, "filter_locked": False},
+                "external_urls": {"spotify": f"https://open.spotify.com/user/{USER_ID}"},
+                "followers": {"href": None, "total": 3}, "href": f"{self.url}/v1/users/{USER_ID}", "id": USER_ID,
+                "images": [], "product": "premium", "type": "user", "uri": f"spotify:user:{USER_ID}"}
+
+    def _my_playlists(self, ctx):
+        limit = self._int(ctx, "limit", 20, 1, 50)
+        offset = self._int(ctx, "offset", 0, 0, 100_000, "Invalid offset")
+        ids = list(self.listener.playlist_ids)
+        return self._page(ctx, [self._playlist_simple(p) for p in ids[offset:offset + limit]], len(ids), limit,
+                          offset)
+
+    def _recently_played(self, ctx):
+        q = ctx["query"]
+        limit = self._int(ctx, "limit", 20, 1, 50)
+        after, before = q.get("after"), q.get("before")
+        if after and before:
+            raise ApiError(400, "Only one of after and before may be specified")
+        try:
+            after_ms = int(after) if after else None
+            before_ms = int(before) if before else None
+        except ValueError:
+            raise ApiError(400, "Invalid cursor")
+        hist = self.listener.history(self.now_ms())          # newest first
+        if after_ms is not None:
+            newer = [p for p in hist if p[0] > after_ms]      # newest first
+            page = newer[-limit:]                             # the `limit` plays closest to the cursor
+            more = len(newer) > len(page)
+        else:
+            older = [p for p in hist if before_ms is None or p[0] < before_ms]
+            page = older[:limit]
+            more = len(older) > len(page)
+        cat = self.catalog
+        items = []
+        for ms, tid, c in page:
+            ctxobj = None
+            if c:
+                kind, cid = c
+                ctxobj = {"type": kind, "href": self._href(kind, cid),
+                          "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{cid}"},
+                          "uri": f"spotify:{kind}:{cid}"}
+            played = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+            items.append({"track": self.track_full(cat.tracks[tid]),
+                          "played_at": played.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
+                          "context": ctxobj})
+        base = self.url + "/v1/me/player/recently-played"
+        cursors = {"after": str(page[0][0]), "before": str(page[-1][0])} if page else None
+        nxt = None
+        if more and page:
+            nxt = base + "?" + urlencode({"after": page[0][0], "limit": limit} if after_ms is not None
+                                         else {"before": page[-1][0], "limit": limit})
+        return {"items": items, "next": nxt, "cursors": cursors, "limit": limit,
+                "href": base + "?" + urlencode({k: v for k, v in q.items()})}
+
+    def _following(self, ctx):
+        q = ctx["query"]
+        if q.get("type") != "artist":
+            raise ApiError(400, "Bad type")
+        limit = self._int(ctx, "limit", 20, 1, 50)
+        ids = list(self.listener.followed)
+        start = 0
+        if q.get("after"):
+            start = bisect_left(ids, q["after"])
+            if start < len(ids) and ids[start] == q["after"]:
+                start += 1
+        page = ids[start:start + limit]
+        more = start + limit < len(ids)
+        base = self.url + "/v1/me/following"
+        return {"artists": {"items": [self.artist_full(self.catalog.artists[a]) for a in page],
+                            "next": base + "?" + urlencode({"type": "artist", "after": page[-1], "limit": limit})
+                            if more and page else None,
+                            "total": len(ids), "cursors": {"after": page[-1] if more and page else None},
+                            "limit": limit, "href": base + "?" + urlencode(q)}}
+
+    def _reccobeats(self, ctx):
+        raw = ctx["query"].get("ids", "")
+        ids = [i.strip() for i in raw.split(",") if i.strip()]
+        if not ids:
+            raise _TokenError(400, {"timestamp": _iso_now(), "error": "Bad Request", "status": 400,
+                                    "message": "ids is required"})
+        if len(ids) > 40:
+            raise _TokenError(400, {"timestamp": _iso_now(), "error": "Bad Request", "status": 400,
+                                    "message": "Maximum 40 ids per request"})
+        content = []
+        for sid in ids:
+            sid = sid.split(":")[-1].split("/")[-1]
+            t = self.catalog.tracks.get(sid)
+            if t is None:
+                continue
+            f = {k: t.features[k] for k in FEATURE_KEYS}
+            content.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "reccobeats:" + t.id)),
+                            "href": f"https://open.spotify.com/track/{t.id}", **f})
+        return {"content": content}
+
+
+
+class _TokenError(ApiError):
+    """An error whose body is not Spotify's ``{"error": {...}}`` shape (token endpoint, ReccoBeats)."""
+
+    def __init__(self, status: int, payload: dict):
+        super().__init__(status, str(payload))
+        self.payload = payload
+
+    def body(self) -> dict:
+        return self.payload
+
+
+def _iso_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _strip_dev(obj):
+    """Development mode: drop artist followers/popularity and track popularity everywhere."""
+    if isinstance(obj, dict):
+        typ = obj.get("type")
+        out = {}
+        for k, v in obj.items():
+            if typ in ("artist", "track") and k == "popularity":
+                continue
+            if typ == "artist" and k == "followers":
+                continue
+            out[k] = _strip_dev(v)
+        return out
+    if isinstance(obj, list):
+        return [_strip_dev(x) for x in obj]
+    return obj
+
