@@ -141,11 +141,11 @@ def test_killed_mid_swap_the_previous_generation_is_served_in_full(stack, monkey
             seen.append(len(chunk))
             yield chunk
 
-    monkeypatch.setattr(mysql, "_chunks", chunks_then_kill)
+    monkeypatch.setattr(mysql.related, "_chunks", chunks_then_kill)  # RelatedStore looks it up there
     with pytest.raises(pymysql.err.MySQLError):
         build(settings, until=TODAY, store=mysql.RelatedStore(builder_conn))
     assert len(seen) >= 3  # it really died mid-way, with rows of the new generation already written
-    monkeypatch.setattr(mysql, "_chunks", real_chunks)
+    monkeypatch.setattr(mysql.related, "_chunks", real_chunks)
 
     after_reader = _fresh_reader(settings.mysql_url)
     assert after_reader.current_generation() == first["generation"]
