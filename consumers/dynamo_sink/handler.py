@@ -7,9 +7,11 @@ write units (2 vs 1 per item) and atomicity of the check.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consumers.dynamo_sink.logic import TopTracksSink
 from sori.consumer import consume, decode_rows
@@ -26,7 +28,7 @@ def _adapters(table: str, dlq_url: str, dlq_bucket: str, mode: str) -> tuple[Top
     return TopTracksSink(TopTracksStore(table, mode=mode)), DeadLetterQueue(dlq_url, overflow_bucket=dlq_bucket)
 
 
-def lambda_handler(event, context=None):
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
     s = get_settings()
     sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.dlq_bucket,
                           s.extra.get("SORI_DYNAMO_WRITE_MODE") or "transact")

@@ -5,9 +5,11 @@ Thin: settings → adapters (cached per container) → the shared consumer path 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consumers.s3_sink.logic import LakeSink, decode_columnar
 from sori.consumer import consume
@@ -26,7 +28,7 @@ def _adapters(bucket: str, prefix: str, database: str, dlq_url: str,
     return LakeSink(storage, GlueCatalog(database, storage)), DeadLetterQueue(dlq_url, overflow_bucket=dlq_bucket)
 
 
-def lambda_handler(event, context=None):
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
     s = get_settings()
     sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url, s.dlq_bucket)
     return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context, metrics_service="s3_sink")
