@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from sori.dlq import DeadLetterQueue, poison_message
 from sori.kinesis.deagg import Unpacked, shard_id, unpack_event_record
@@ -82,7 +83,7 @@ class RowBatch:
     poison: list[Poison] = field(default_factory=list)
 
 
-    def before(self, item: int) -> "RowBatch":
+    def before(self, item: int) -> RowBatch:
         """The batch without the records of items ``item`` and later (they will be retried)."""
         return RowBatch(self.items, [(i, r) for i, r in self.records if i < item], self.poison)
 
@@ -91,7 +92,7 @@ class DecodedBatch(Protocol):
     items: list[BatchItem]
     poison: list[Poison]
 
-    def before(self, item: int) -> "DecodedBatch": ...
+    def before(self, item: int) -> DecodedBatch: ...
 
 
 def unpack_items(event: Mapping[str, Any]) -> list[BatchItem]:
@@ -127,7 +128,8 @@ def dead_letter(batch: DecodedBatch, dlq: DeadLetterQueue, function: str) -> dic
                                    sequence_number=item.sequence_number, sub_sequence_number=item.sub(p.position),
                                    partition_key=pks[p.position] if p.position < len(pks) else "",
                                    function=function))
-    log.warning("dead-lettering %d poison record(s)", len(msgs), extra={"reasons": sorted({p.reason for p in batch.poison})[:10]})
+    log.warning("dead-lettering %d poison record(s)", len(msgs),
+                extra={"reasons": sorted({p.reason for p in batch.poison})[:10]})
     failed: dict[int, BaseException] = {}
     for i in dlq.send(msgs):
         failed.setdefault(batch.poison[i].item, TransientError("dead-letter send failed"))
@@ -162,8 +164,9 @@ def function_name(context=None) -> str:
     return getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
-def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue, decoder: Callable[[list[BatchItem]], Any] = decode_rows,
-            context=None, metrics_service: str | None = None) -> dict:
+def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue,
+            decoder: Callable[[list[BatchItem]], Any] = decode_rows, context: Any = None,
+            metrics_service: str | None = None) -> dict[str, Any]:
     """Run the whole consumer path over one Lambda Kinesis event; return the partial batch response.
 
     With ``metrics_service`` the batch's figures (``UserRecords``, ``PoisonRecords``, ``FailedItems``) are

@@ -33,8 +33,9 @@ import base64
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sori.records import RecordError, utc_now, validate
 
@@ -155,7 +156,7 @@ class DeadLetterQueue:
             entries = [{"Id": str(i), "MessageBody": body} for i, body in chunk]
             try:
                 resp = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) these items
+            except Exception:
                 log.exception("dead-letter send failed")
                 failed.extend(i for i, _ in chunk)
                 continue
@@ -173,7 +174,7 @@ class DeadLetterQueue:
         payload = payload_of(message)
         try:
             self._s3.put_object(Bucket=self.overflow_bucket, Key=key, Body=payload)
-        except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) this item
+        except Exception:
             log.exception("parking an oversize dead letter in s3://%s/%s failed", self.overflow_bucket, key)
             return None
         small = {k: v for k, v in message.items() if k != "record"}
@@ -227,7 +228,7 @@ def stream_sender(stream_name: str, client=None) -> Sender:
                 resp = kinesis.put_records(StreamName=stream_name, Records=pending)
                 if not resp.get("FailedRecordCount"):
                     break
-                pending = [e for e, r in zip(pending, resp["Records"]) if r.get("ErrorCode")]
+                pending = [e for e, r in zip(pending, resp["Records"], strict=False) if r.get("ErrorCode")]
                 time.sleep(min(2.0, 0.05 * 2 ** attempt))
             else:
                 raise RuntimeError(f"{len(pending)} records could not be put back on {stream_name}")
@@ -253,7 +254,8 @@ def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_
     return out
 
 
-def _queue_pass(sqs, queue_url: str, handle: Callable[[dict], bool], max_messages: int | None = None) -> tuple[int, int]:
+def _queue_pass(sqs, queue_url: str, handle: Callable[[dict], bool],
+                max_messages: int | None = None) -> tuple[int, int]:
     """Receive every message of ``queue_url`` once. ``handle(message)`` returns True to delete it (batched) or
     False to keep it: kept messages stay invisible for the rest of the pass (so it moves on to the others) and are
     made visible again at its end. Returns (received, deleted)."""
@@ -299,7 +301,7 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
         try:
             body = json.loads(m["Body"])
             items = _items_of(body, kinesis, s3)
-        except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
+        except Exception as e:
             log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
             report.failed += 1
             return False
@@ -311,7 +313,7 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
                 return False
         try:
             send(items)
-        except Exception as e:  # noqa: BLE001 - left in the queue for the next redrive
+        except Exception as e:
             log.warning("redrive send failed: %s", e)
             report.failed += 1
             return False
@@ -326,7 +328,7 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
             bucket, key = split_s3_url(url)
             s3 = s3 or _boto3_client("s3")
             s3.delete_object(Bucket=bucket, Key=key)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log.warning("could not remove parked dead letter %s: %s", url, e)
     return report
 
@@ -351,7 +353,7 @@ def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
             return False
         try:
             invoke(body["requestPayload"])
-        except Exception as e:  # noqa: BLE001 - still failing: it stays for the next attempt
+        except Exception as e:
             log.warning("re-invocation failed: %s", e)
             report.failed += 1
             return False

@@ -44,8 +44,8 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,7 +100,7 @@ def arrow_type(kind: str) -> pa.DataType:
     return _ARROW[kind]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def arrow_schema(table: str) -> pa.Schema:
     """The parquet schema of a lake table: envelope columns, then the contract's data fields.
 
@@ -200,7 +200,7 @@ class LakeStorage:
         self._s3 = s3
 
     @classmethod
-    def from_settings(cls, settings, s3=None) -> "LakeStorage":
+    def from_settings(cls, settings, s3=None) -> LakeStorage:
         return cls(settings.bucket, settings.lake_prefix, s3)
 
     @property
@@ -292,7 +292,8 @@ def _manifests(storage: LakeStorage, objects: Sequence[LakeObject]) -> list[Mani
     return out
 
 
-def live_files(storage: LakeStorage, table: str, dt: str, objects: Sequence[LakeObject] | None = None) -> list[LakeObject]:
+def live_files(storage: LakeStorage, table: str, dt: str,
+               objects: Sequence[LakeObject] | None = None) -> list[LakeObject]:
     """The data files a reader must read for one partition (compaction manifests resolved)."""
     objects = storage.list_partition(table, dt) if objects is None else objects
     present = {o.name for o in objects}
@@ -391,7 +392,8 @@ def compact_partition(storage: LakeStorage, table: str, dt: str, *, target_rows:
     if len(files) < min_files:
         return report
     inputs = sorted(o.name for o in files)
-    t = pa.concat_tables([conform(from_parquet(storage.get(o.key)), table) for o in sorted(files, key=lambda o: o.name)])
+    t = pa.concat_tables([conform(from_parquet(storage.get(o.key)), table)
+                          for o in sorted(files, key=lambda o: o.name)])
     report.inputs, report.rows_in = len(inputs), t.num_rows
     t = dedup_latest(t)
     report.rows_out = t.num_rows

@@ -12,7 +12,8 @@ Where no CloudWatch reads stdout — the local stack sets ``POWERTOOLS_METRICS_D
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DEFAULT_NAMESPACE = "sori"
 

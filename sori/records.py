@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: Versions consumers accept. A record with any other ``v`` is poison: dead-lettered with a reason.
 SUPPORTED_VERSIONS = frozenset({1})
@@ -154,7 +155,7 @@ class Record:
 
 def utc_now() -> str:
     """Now as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_id(type_: str, data: Mapping[str, Any], emitted_at: str) -> str:
@@ -225,6 +226,20 @@ def _check_kind(value: Any, kind: str) -> bool:
     raise AssertionError(f"unknown kind {kind}")
 
 
+def _check_data(type_: str, v: int, data: dict[str, Any]) -> None:
+    """Raise :class:`RecordError` unless ``data`` holds every required field of ``type_`` with its kind."""
+    for f in TYPES[type_].fields:
+        if f.since > v:
+            continue
+        val = data.get(f.name)
+        if val is None:
+            if f.required:
+                raise RecordError(f"{type_}: required field {f.name!r} missing")
+            continue
+        if not _check_kind(val, f.kind):
+            raise RecordError(f"{type_}: field {f.name!r} should be {f.kind}, got {type(val).__name__}")
+
+
 def validate(obj: Any) -> Record:
     """Check a decoded record against the contract; return a :class:`Record` or raise :class:`RecordError`.
 
@@ -252,17 +267,7 @@ def validate(obj: Any) -> Record:
     data = obj.get("data")
     if not isinstance(data, dict):
         raise RecordError("data is not an object")
-    spec = TYPES[type_]
-    for f in spec.fields:
-        if f.since > v:
-            continue
-        val = data.get(f.name)
-        if val is None:
-            if f.required:
-                raise RecordError(f"{type_}: required field {f.name!r} missing")
-            continue
-        if not _check_kind(val, f.kind):
-            raise RecordError(f"{type_}: field {f.name!r} should be {f.kind}, got {type(val).__name__}")
+    _check_data(type_, v, data)
     expected = record_id(type_, data, obj["emitted_at"])
     if obj["id"] != expected:
         raise RecordError(f"id {obj['id']!r} does not match its natural key {expected!r}")

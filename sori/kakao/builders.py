@@ -5,18 +5,42 @@ labels and unusable URLs are dropped."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
-from sori.kakao.limits import (ALT_TEXT_MAX, BASIC_CARD_DESCRIPTION_MAX, BASIC_CARD_TITLE_MAX, BUTTON_ACTIONS,
-                               BUTTON_LAYOUTS, CARD_MAX_BUTTONS, CARD_MAX_BUTTONS_HORIZONTAL, CAROUSEL_MAX_ITEMS,
-                               CAROUSEL_MAX_LIST_CARDS, DEFAULT_ERROR_TEXT, LABEL_MAX, LABEL_MAX_HORIZONTAL,
-                               LIST_CARD_MAX_BUTTONS, LIST_CARD_MAX_ITEMS, LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
-                               LIST_ITEM_ACTIONS, LIST_ITEM_DESCRIPTION_BUDGET, LIST_ITEM_TITLE_BUDGET, MAX_OUTPUTS,
-                               MAX_QUICK_REPLIES, PLACEHOLDER, QUICK_REPLY_ACTIONS, SIMPLE_TEXT_MAX,
-                               TEXT_CARD_DESCRIPTION_MAX, TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL, TEXT_CARD_TITLE_MAX,
-                               TEXT_CARD_TOTAL_MAX, VERSION)
+from sori.kakao.limits import (
+    ALT_TEXT_MAX,
+    BASIC_CARD_DESCRIPTION_MAX,
+    BASIC_CARD_TITLE_MAX,
+    BUTTON_ACTIONS,
+    BUTTON_LAYOUTS,
+    CARD_MAX_BUTTONS,
+    CARD_MAX_BUTTONS_HORIZONTAL,
+    CAROUSEL_MAX_ITEMS,
+    CAROUSEL_MAX_LIST_CARDS,
+    DEFAULT_ERROR_TEXT,
+    LABEL_MAX,
+    LABEL_MAX_HORIZONTAL,
+    LIST_CARD_MAX_BUTTONS,
+    LIST_CARD_MAX_ITEMS,
+    LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+    LIST_ITEM_ACTIONS,
+    LIST_ITEM_DESCRIPTION_BUDGET,
+    LIST_ITEM_TITLE_BUDGET,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    PLACEHOLDER,
+    QUICK_REPLY_ACTIONS,
+    SIMPLE_TEXT_MAX,
+    TEXT_CARD_DESCRIPTION_MAX,
+    TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL,
+    TEXT_CARD_TITLE_MAX,
+    TEXT_CARD_TOTAL_MAX,
+    VERSION,
+)
 from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url, text_length
+
 
 def _put(d: dict[str, Any], key: str, value: Any) -> None:
     if value is not None:
@@ -195,7 +219,7 @@ def _buttons(buttons: Iterable[Button], cap: int, label_max: int) -> list[dict[s
     return out
 
 
-def _put_card_buttons(d: dict, buttons: Sequence["Button"], layout: str | None,
+def _put_card_buttons(d: dict, buttons: Sequence[Button], layout: str | None,
                       fixed_ratio: bool | None = None) -> None:
     """Fit a card's buttons to its layout's rules and put them (and the layout) on the card dict."""
     cap, label_max = _card_button_rules(layout, fixed_ratio)

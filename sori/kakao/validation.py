@@ -4,20 +4,50 @@ from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from sori.kakao.limits import (ALT_TEXT_MAX, BASIC_CARD_DESCRIPTION_MAX, BASIC_CARD_TITLE_MAX, BUTTON_ACTIONS,
-                               BUTTON_LAYOUTS, CARD_MAX_BUTTONS, CARD_MAX_BUTTONS_HORIZONTAL, CAROUSEL_MAX_ITEMS,
-                               CAROUSEL_MAX_LIST_CARDS, CAROUSEL_TYPES, COMMERCE_CARD_DESCRIPTION_MAX,
-                               COMMERCE_CARD_TITLE_MAX, ITEM_CARD_ITEM_TITLE_MAX, ITEM_CARD_MAX_ITEMS,
-                               ITEM_CARD_MAX_ITEMS_IN_CAROUSEL, ITEM_CARD_PROFILE_TITLE_MAX,
-                               ITEM_CARD_SUMMARY_DESCRIPTION_MAX, ITEM_CARD_SUMMARY_TITLE_MAX, ITEM_CARD_TEXT_MAX,
-                               ITEM_CARD_TEXT_MAX_IN_CAROUSEL, LABEL_MAX, LABEL_MAX_HORIZONTAL, LIST_CARD_MAX_BUTTONS,
-                               LIST_CARD_MAX_ITEMS, LIST_CARD_MAX_ITEMS_IN_CAROUSEL, LIST_ITEM_ACTIONS, MAX_OUTPUTS,
-                               MAX_QUICK_REPLIES, MIN_OUTPUTS, OUTPUT_TYPES, QUICK_REPLY_ACTIONS, SIMPLE_TEXT_MAX,
-                               TEXT_CARD_DESCRIPTION_MAX, TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL, TEXT_CARD_TITLE_MAX,
-                               TEXT_CARD_TOTAL_MAX, VERSION)
+from sori.kakao.limits import (
+    ALT_TEXT_MAX,
+    BASIC_CARD_DESCRIPTION_MAX,
+    BASIC_CARD_TITLE_MAX,
+    BUTTON_ACTIONS,
+    BUTTON_LAYOUTS,
+    CARD_MAX_BUTTONS,
+    CARD_MAX_BUTTONS_HORIZONTAL,
+    CAROUSEL_MAX_ITEMS,
+    CAROUSEL_MAX_LIST_CARDS,
+    CAROUSEL_TYPES,
+    COMMERCE_CARD_DESCRIPTION_MAX,
+    COMMERCE_CARD_TITLE_MAX,
+    ITEM_CARD_ITEM_TITLE_MAX,
+    ITEM_CARD_MAX_ITEMS,
+    ITEM_CARD_MAX_ITEMS_IN_CAROUSEL,
+    ITEM_CARD_PROFILE_TITLE_MAX,
+    ITEM_CARD_SUMMARY_DESCRIPTION_MAX,
+    ITEM_CARD_SUMMARY_TITLE_MAX,
+    ITEM_CARD_TEXT_MAX,
+    ITEM_CARD_TEXT_MAX_IN_CAROUSEL,
+    LABEL_MAX,
+    LABEL_MAX_HORIZONTAL,
+    LIST_CARD_MAX_BUTTONS,
+    LIST_CARD_MAX_ITEMS,
+    LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+    LIST_ITEM_ACTIONS,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    MIN_OUTPUTS,
+    OUTPUT_TYPES,
+    QUICK_REPLY_ACTIONS,
+    SIMPLE_TEXT_MAX,
+    TEXT_CARD_DESCRIPTION_MAX,
+    TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL,
+    TEXT_CARD_TITLE_MAX,
+    TEXT_CARD_TOTAL_MAX,
+    VERSION,
+)
 from sori.kakao.text import is_http_url, text_length
+
 
 class KakaoResponseError(ValueError):
     """A skill response breaks the documented format. ``violations`` lists every problem."""

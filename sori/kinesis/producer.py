@@ -23,8 +23,9 @@ import hashlib
 import random
 import time
 from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from aws_kinesis_agg.aggregator import RecordAggregator
 
@@ -48,7 +49,7 @@ _RETRYABLE_CALL_ERRORS = frozenset({
 class UnsentRecordsError(RuntimeError):
     """Some user records could not be put after every retry. ``count`` user records were not sent."""
 
-    def __init__(self, count: int, last_error: str = "", report: "PutReport | None" = None):
+    def __init__(self, count: int, last_error: str = "", report: PutReport | None = None):
         super().__init__(f"{count} user records unsent after retries (last error: {last_error or 'unknown'})")
         self.count = count
         self.last_error = last_error
@@ -67,7 +68,7 @@ class PutReport:
     calls: int = 0
     retried: int = 0
 
-    def add(self, other: "PutReport") -> "PutReport":
+    def add(self, other: PutReport) -> PutReport:
         for k in ("user_records", "kinesis_records", "put_units", "bytes", "calls", "retried"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         return self
@@ -117,7 +118,7 @@ class ShardMap:
     ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_shards(cls, shards: Iterable[Mapping[str, Any]]) -> "ShardMap":
+    def from_shards(cls, shards: Iterable[Mapping[str, Any]]) -> ShardMap:
         open_ = [s for s in shards if "EndingSequenceNumber" not in s.get("SequenceNumberRange", {})]
         rows = sorted((int(s["HashKeyRange"]["StartingHashKey"]), s["ShardId"]) for s in open_)
         return cls([r[0] for r in rows], [r[1] for r in rows])
@@ -248,7 +249,7 @@ class KinesisProducer:
                 last_error = code or type(e).__name__
                 continue
             failed = []
-            for entry, result in zip(pending, resp.get("Records", [])):
+            for entry, result in zip(pending, resp.get("Records", []), strict=False):
                 if result.get("ErrorCode"):
                     failed.append(entry)
                     last_error = f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}".strip()

@@ -33,8 +33,9 @@ import datetime as _dt
 import logging
 import random
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _ITEM_FIELDS = ("name", "album", "album_image", "url", "rank", "popularity", "ar
 
 def _utc(iso: str) -> _dt.datetime:
     t = _dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    return (t if t.tzinfo else t.replace(tzinfo=_dt.UTC)).astimezone(_dt.UTC)
 
 
 def version_of(emitted_at: str) -> str:
@@ -115,7 +116,7 @@ class WriteReport:
     requests: int = 0
     retries: int = 0
 
-    def __iadd__(self, o: "WriteReport") -> "WriteReport":
+    def __iadd__(self, o: WriteReport) -> WriteReport:
         self.written += o.written
         self.skipped += o.skipped
         self.requests += o.requests
@@ -196,7 +197,7 @@ class TopTracksStore:
                     if other - _RETRYABLE:
                         raise
                     report.skipped += stale
-                    items = [it for it, r in zip(items, reasons) if r != "ConditionalCheckFailed"]
+                    items = [it for it, r in zip(items, reasons, strict=False) if r != "ConditionalCheckFailed"]
                     if not other:
                         continue  # only stale items were in the way: resend the rest at once
                 elif code not in _RETRYABLE:
@@ -208,7 +209,8 @@ class TopTracksStore:
             self._sleep(attempt)
         return report
 
-    def stored_versions(self, keys: list[tuple[str, str]], report: WriteReport | None = None) -> dict[tuple[str, str], str]:
+    def stored_versions(self, keys: list[tuple[str, str]],
+                        report: WriteReport | None = None) -> dict[tuple[str, str], str]:
         """``record_emitted_at`` of the stored items among ``keys`` (BatchGetItem, 100 keys a request)."""
         report = report if report is not None else WriteReport()
         out: dict[tuple[str, str], str] = {}
@@ -249,7 +251,8 @@ class TopTracksStore:
                     attempt += 1
                     report.retries += 1
                     if attempt >= self.max_attempts:
-                        raise RuntimeError(f"BatchWriteItem: {len(pending.get(self.table_name, []))} item(s) unprocessed")
+                        left = len(pending.get(self.table_name, []))
+                        raise RuntimeError(f"BatchWriteItem: {left} item(s) unprocessed")
                     self._sleep(attempt)
             report.written += len(chunk)
         return report

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sori.stores.mysql.connection import (_chunks, _from_db_time, _json_load, _placeholders, _utcnow, log,
-                                          to_db_time, transaction)
+from sori.stores.mysql.connection import (
+    _chunks,
+    _from_db_time,
+    _json_load,
+    _placeholders,
+    _utcnow,
+    log,
+    to_db_time,
+    transaction,
+)
 from sori.text import normalize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,7 +71,7 @@ class ArtistStore:
     ['Red Velvet']
     """
 
-    def __init__(self, conn: "pymysql.Connection"):
+    def __init__(self, conn: pymysql.Connection):
         self.conn = conn
 
     def upsert_artists(self, rows: Iterable[Mapping[str, Any]], *, source: str = "catalog") -> int:
@@ -205,7 +214,7 @@ def read_aliases(path: Path | str = ALIASES_TSV) -> list[tuple[str, str]]:
     return pairs
 
 
-def seed_aliases(conn: "pymysql.Connection", path: Path | str = ALIASES_TSV, *, source: str = "curated") -> SeedReport:
+def seed_aliases(conn: pymysql.Connection, path: Path | str = ALIASES_TSV, *, source: str = "curated") -> SeedReport:
     """Load curated aliases: each row's artist name is resolved by exact normalised name (the best match when
     several share it) and the alias is added; names not in ``artists`` are skipped and reported."""
     store = ArtistStore(conn)

@@ -4,10 +4,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sori.stores.mysql.connection import (_CHUNK, _chunks, _from_db_time, _json_load, _utcnow, log,
-                                          to_db_time, transaction)
+from sori.stores.mysql.connection import (
+    _CHUNK,
+    _chunks,
+    _from_db_time,
+    _json_load,
+    _utcnow,
+    log,
+    to_db_time,
+    transaction,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymysql
@@ -56,7 +65,7 @@ class RelatedStore:
     that read the pointer just before the flip still finds its rows).
     """
 
-    def __init__(self, conn: "pymysql.Connection", *, chunk_size: int = _CHUNK):
+    def __init__(self, conn: pymysql.Connection, *, chunk_size: int = _CHUNK):
         self.conn = conn
         self.chunk_size = chunk_size
 
