@@ -24,12 +24,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from pyarrow import fs as pafs
 
+from sori._types import BotoSession
 from sori.lake import LakeStorage, arrow_schema, live_files
 from sori.records import TABLES
 from sori.settings import Settings, get_settings
 
 
-def s3_filesystem(region: str, endpoint_url: str | None = None, session=None) -> pafs.S3FileSystem:
+def s3_filesystem(region: str, endpoint_url: str | None = None, session: BotoSession = None) -> pafs.S3FileSystem:
     """A pyarrow S3 filesystem with boto3's credentials, pointed at ``AWS_ENDPOINT_URL`` when set (moto)."""
     import boto3
 
@@ -64,7 +65,7 @@ class LakeDuck:
     def __enter__(self) -> LakeDuck:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sori._types import BotoSession
 from sori.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +103,7 @@ class AthenaEngine:
 
     name = "athena"
 
-    def __init__(self, settings: Settings | None = None, boto3_session=None):
+    def __init__(self, settings: Settings | None = None, boto3_session: BotoSession = None) -> None:
         self.settings = settings or get_settings()
         self.boto3_session = boto3_session
 

@@ -148,7 +148,7 @@ class Record:
     def spec(self) -> RecordType:
         return TYPES[self.type]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "v": self.v, "id": self.id, "emitted_at": self.emitted_at,
                 "source": self.source, "data": dict(self.data)}
 
@@ -172,7 +172,7 @@ def record_id(type_: str, data: Mapping[str, Any], emitted_at: str) -> str:
 
 
 def make_record(type_: str, data: Mapping[str, Any], *, source: str, emitted_at: str | None = None,
-                v: int = CURRENT_VERSION) -> dict:
+                v: int = CURRENT_VERSION) -> dict[str, Any]:
     """Build a record dict (validated) ready to be JSON-encoded and put on the stream."""
     emitted_at = emitted_at or utc_now()
     clean = {k: val for k, val in data.items() if val is not None}
@@ -274,7 +274,7 @@ def validate(obj: Any) -> Record:
     return Record(type_, v, obj["id"], obj["emitted_at"], obj["source"], data)
 
 
-def glue_columns(table: str) -> list[dict]:
+def glue_columns(table: str) -> list[dict[str, Any]]:
     """Glue ``StorageDescriptor.Columns`` for a lake table: envelope columns then data fields.
 
     >>> glue_columns("artists")[0]
@@ -284,7 +284,7 @@ def glue_columns(table: str) -> list[dict]:
     return [{"Name": f.name, "Type": _GLUE_TYPES[f.kind]} for f in (*ENVELOPE_COLUMNS, *spec.fields)]
 
 
-def lake_row(rec: Record) -> dict:
+def lake_row(rec: Record) -> dict[str, Any]:
     """Flatten a record into one lake row (envelope + declared data fields; undeclared ones dropped)."""
     row = {"record_id": rec.id, "v": rec.v, "emitted_at": rec.emitted_at, "source": rec.source}
     for f in rec.spec.fields:

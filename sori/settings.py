@@ -106,7 +106,7 @@ def get_settings() -> Settings:
 
 
 @functools.lru_cache(maxsize=32)
-def _secret_json(arn: str, region: str) -> dict:
+def _secret_json(arn: str, region: str) -> dict[str, Any]:
     import boto3  # lazy: keeps importers that never need a secret light
 
     raw = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]

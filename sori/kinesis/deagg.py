@@ -34,7 +34,7 @@ from google.protobuf.message import DecodeError
 try:  # SIMD base64 (5-10x binascii on 6 MB events); a runtime dependency, the fallback keeps old layers working
     from pybase64 import b64decode as _b64decode_strict
 except ImportError:  # pragma: no cover - exercised only where pybase64 is missing
-    _b64decode_strict = None
+    _b64decode_strict = None  # type: ignore[assignment]
 
 messages_pb2 = _agg_lib.messages_pb2
 
@@ -62,7 +62,7 @@ class Unpacked:
     __slots__ = ("_agg", "_keys", "aggregated", "error", "payloads")
 
     def __init__(self, payloads: list[bytes], partition_keys: list[str] | None, aggregated: bool,
-                 error: str | None = None, agg=None):
+                 error: str | None = None, agg: Any = None):
         self.payloads, self.aggregated, self.error = payloads, aggregated, error
         self._keys, self._agg = partition_keys, agg
 

@@ -73,7 +73,7 @@ class PutReport:
             setattr(self, k, getattr(self, k) + getattr(other, k))
         return self
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"user_records": self.user_records, "kinesis_records": self.kinesis_records,
                 "put_units": self.put_units, "bytes": self.bytes, "calls": self.calls, "retried": self.retried}
 
@@ -103,7 +103,7 @@ class _Entry:
     def size(self) -> int:
         return len(self.data) + len(self.pk.encode("utf-8"))
 
-    def request(self) -> dict:
+    def request(self) -> dict[str, Any]:
         e = {"Data": self.data, "PartitionKey": self.pk}
         if self.ehk:  # leave ExplicitHashKey out when None (aws-kinesis-agg quirk, DESIGN.md §6)
             e["ExplicitHashKey"] = self.ehk
@@ -194,7 +194,7 @@ class KinesisProducer:
                 yield self._entry(rest)
 
     @staticmethod
-    def _entry(agg) -> _Entry:
+    def _entry(agg: Any) -> _Entry:
         pk, ehk, data = agg.get_contents()
         return _Entry(pk if isinstance(pk, str) else pk.decode("utf-8"), data, ehk or None,
                       agg.get_num_user_records())

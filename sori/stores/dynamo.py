@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sori._types import BotoClient
+
 log = logging.getLogger(__name__)
 
 TTL_DAYS = 14
@@ -59,7 +61,7 @@ def version_of(emitted_at: str) -> str:
     return _utc(emitted_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = TTL_DAYS) -> dict:
+def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = TTL_DAYS) -> dict[str, Any]:
     """The table item for one ``top_track`` record's data."""
     item = {"artist_id": data["artist_id"], "track_id": data["track_id"]}
     item.update({k: data[k] for k in _ITEM_FIELDS if data.get(k) is not None})
@@ -70,7 +72,7 @@ def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = 
 
 # --------------------------------------------------------------------------- low-level (de)serialisation
 
-def _ser(v: Any) -> dict:
+def _ser(v: Any) -> dict[str, Any]:
     if isinstance(v, bool):
         return {"BOOL": v}
     if isinstance(v, (int, float)):
@@ -99,11 +101,11 @@ def _deser(v: Mapping[str, Any]) -> Any:
     return x
 
 
-def serialize(item: Mapping[str, Any]) -> dict:
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _ser(v) for k, v in item.items()}
 
 
-def deserialize(item: Mapping[str, Any]) -> dict:
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deser(v) for k, v in item.items()}
 
 
@@ -131,8 +133,8 @@ class TopTracksStore:
     'sori-top-tracks'
     """
 
-    def __init__(self, table_name: str, client=None, *, mode: str = "transact", max_attempts: int = 8,
-                 base_delay_s: float = 0.05):
+    def __init__(self, table_name: str, client: BotoClient = None, *, mode: str = "transact", max_attempts: int = 8,
+                 base_delay_s: float = 0.05) -> None:
         if mode not in ("transact", "batch"):
             raise ValueError(f"mode must be 'transact' or 'batch', not {mode!r}")
         self.table_name, self.mode = table_name, mode
@@ -140,7 +142,7 @@ class TopTracksStore:
         self.max_attempts, self.base_delay_s = max_attempts, base_delay_s
 
     @property
-    def client(self):
+    def client(self) -> BotoClient:
         if self._client is None:
             import boto3
 
@@ -258,10 +260,11 @@ class TopTracksStore:
         return report
 
     # ---------------------------------------------------------------- reading
-    def top_tracks(self, artist_id: str, limit: int = 5, *, now: float | None = None) -> list[dict]:
+    def top_tracks(self, artist_id: str, limit: int = 5, *, now: float | None = None) -> list[dict[str, Any]]:
         """The artist's current top tracks by rank: latest snapshot day only, expired items ignored."""
         now = time.time() if now is None else now
-        items, kw = [], {}
+        items: list[dict[str, Any]] = []
+        kw: dict[str, Any] = {}
         while True:
             resp = self.client.query(TableName=self.table_name, KeyConditionExpression="artist_id = :a",
                                      ExpressionAttributeValues={":a": {"S": artist_id}}, **kw)

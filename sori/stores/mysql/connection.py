@@ -110,8 +110,8 @@ def connect(settings: Settings | None = None) -> pymysql.Connection:
 
     params = connection_params(settings)
     key = tuple(sorted((k, str(v)) for k, v in params.items()))
-    cache: dict = _local.__dict__.setdefault("conns", {})
-    conn = cache.get(key)
+    cache: dict[tuple[tuple[str, str], ...], Any] = _local.__dict__.setdefault("conns", {})
+    conn: pymysql.Connection | None = cache.get(key)
     if conn is not None:
         try:
             conn.ping(reconnect=False)
@@ -128,7 +128,7 @@ def connect(settings: Settings | None = None) -> pymysql.Connection:
 
 def close_cached() -> None:
     """Close this thread's cached connections (tests, shutdown)."""
-    cache: dict = _local.__dict__.setdefault("conns", {})
+    cache: dict[str, Any] = _local.__dict__.setdefault("conns", {})
     for conn in cache.values():
         with contextlib.suppress(Exception):
             conn.close()
