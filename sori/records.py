@@ -1,4 +1,4 @@
-"""The record contract: the one shape every Kinesis user record has (DESIGN.md §3).
+"""The record contract: the one shape every Kinesis user record has (docs/ARCHITECTURE.md §3).
 
 Every user record is one JSON object::
 
