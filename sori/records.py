@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 #: Versions consumers accept. A record with any other ``v`` is poison: dead-lettered with a reason.
 SUPPORTED_VERSIONS = frozenset({1})
@@ -43,14 +43,13 @@ class Field:
     """One field of a record's ``data``.
 
     ``kind`` is a logical type: ``string``, ``int``, ``double``, ``bool``, ``date`` (YYYY-MM-DD string),
-    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. ``since`` is the record version that
-    introduced the field: fields added later are always optional, so old readers and tables keep working.
+    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. A field added in a later record version must
+    be optional, so old readers and tables keep working.
     """
 
     name: str
     kind: str
     required: bool = False
-    since: int = 1
 
 
 def _f(name: str, kind: str = "string", required: bool = False) -> Field:
@@ -254,8 +253,6 @@ def validate(obj: Any) -> Record:
         raise RecordError("data is not an object")
     spec = TYPES[type_]
     for f in spec.fields:
-        if f.since > v:
-            continue
         val = data.get(f.name)
         if val is None:
             if f.required:
@@ -285,7 +282,3 @@ def lake_row(rec: Record) -> dict:
     for f in rec.spec.fields:
         row[f.name] = rec.data.get(f.name)
     return row
-
-
-def iter_types() -> Iterable[RecordType]:
-    return TYPES.values()

@@ -6,12 +6,12 @@ Three parts:
 
 * **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object, or
   raises :class:`KakaoRequestError` when the body is not a skill payload.
-* **Builder** - dataclasses (:class:`SimpleText`, :class:`SimpleImage`, :class:`TextCard`, :class:`BasicCard`,
-  :class:`ListCard`, :class:`Carousel`, :class:`Button`, :class:`QuickReply`, ...) and
+* **Builder** - dataclasses (:class:`SimpleText`, :class:`ListCard`, :class:`Carousel`, :class:`Button`,
+  :class:`QuickReply`, ...) and
   :class:`SkillResponse` whose ``to_dict()`` *fits* content to Kakao's limits instead of failing: long text is
   truncated with "…" on a safe Unicode boundary, lists are capped, empty labels and unusable URLs are dropped.
 * **Validator** - :func:`validate_response` lists every violation of the documented format in a response dict
-  from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them.
+  from anywhere.
 
 The source of every limit is quoted next to its constant in :mod:`sori.kakao.limits` (checked 2026-11).
 
@@ -34,9 +34,9 @@ from sori.kakao.limits import (VERSION, MAX_OUTPUTS, MAX_QUICK_REPLIES, SIMPLE_T
                                DEFAULT_ERROR_TEXT)
 from sori.kakao.text import text_length, fit_text, is_http_url
 from sori.kakao.request import KakaoRequestError, SkillRequest
-from sori.kakao.builders import (Link, Thumbnail, Button, QuickReply, ListItem, SimpleText, SimpleImage, TextCard,
-                                 BasicCard, ListCard, Carousel, SkillResponse, simple_text_response, error_response)
-from sori.kakao.validation import KakaoResponseError, validate_response, assert_valid
+from sori.kakao.builders import (Link, Button, QuickReply, ListItem, SimpleText, ListCard, Carousel, SkillResponse,
+                                 simple_text_response, error_response)
+from sori.kakao.validation import validate_response
 
 # private text helpers the unit tests reach for by their old address (tests/unit/test_kakao.py)
 from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut  # noqa: F401
@@ -44,19 +44,14 @@ from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_
 __all__ = [
     # errors
     "KakaoRequestError",
-    "KakaoResponseError",
     # request
     "SkillRequest",
     # response components
     "Link",
-    "Thumbnail",
     "Button",
     "QuickReply",
     "ListItem",
     "SimpleText",
-    "SimpleImage",
-    "TextCard",
-    "BasicCard",
     "ListCard",
     "Carousel",
     "SkillResponse",
@@ -64,7 +59,6 @@ __all__ = [
     "simple_text_response",
     "error_response",
     "validate_response",
-    "assert_valid",
     "text_length",
     "fit_text",
     "is_http_url",
