@@ -170,12 +170,12 @@ class LiveBackend:
         with self._index_lock:
             self._index = None
 
-    def artist(self, artist_id: str) -> dict | None:
+    def artist(self, artist_id: str) -> dict[str, Any] | None:
         from sori.stores.mysql import ArtistStore
 
         return ArtistStore(self._conn()).get(artist_id)
 
-    def related(self, artist_id: str, limit: int) -> list[dict]:
+    def related(self, artist_id: str, limit: int) -> list[dict[str, Any]]:
         from sori.stores.mysql import RelatedStore
 
         return RelatedStore(self._conn()).current(artist_id, limit=limit)
@@ -201,7 +201,7 @@ class LiveBackend:
                                           max_pool_connections=16))
 
     # -- DynamoDB -----------------------------------------------------------------------------------------------
-    def top_tracks(self, artist_id: str, limit: int) -> list[dict]:
+    def top_tracks(self, artist_id: str, limit: int) -> list[dict[str, Any]]:
         """The artist's current top tracks (DynamoDB), cached per container for :data:`TOP_TRACKS_TTL_S`."""
         cached = self.top_tracks_cache.get(artist_id)
         if cached is not None and (len(cached) >= limit or cached.complete):
@@ -243,7 +243,7 @@ class LiveBackend:
                 self._spotify = api
             return self._spotify
 
-    def search(self, query: str, types: str, timeout: float) -> dict:
+    def search(self, query: str, types: str, timeout: float) -> dict[str, Any]:
         """``{"artists": [...], "tracks": [...]}`` for ``query`` (≤ :data:`SEARCH_LIMIT` each)."""
         if time.monotonic() < self._search_blocked_until:
             raise SearchUnavailable("rate limited (waiting out Retry-After)")
@@ -267,7 +267,7 @@ class LiveBackend:
                 "tracks": list(((body.get("tracks") or {}).get("items")) or [])}
 
 
-class _Tracks(list):
+class _Tracks(list[Any]):
     """A cached top-tracks list that knows whether it holds all the artist has (fewer than were asked for)."""
 
     complete = False

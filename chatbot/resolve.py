@@ -32,7 +32,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rapidfuzz import fuzz, process
 
@@ -363,7 +363,7 @@ _HOW_RANK = {"exact": 2, "alias": 1}
 
 def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
     """Best exact/alias match over every span; ties go to spans next to a marker, then longer keys."""
-    best: dict[str, tuple[tuple, Candidate]] = {}
+    best: dict[str, tuple[tuple[Any, ...], Candidate]] = {}
     only_fillers = all(t.filler for t in toks)
     n = len(toks)
     for i in range(n):
@@ -449,12 +449,12 @@ class SearchVerdict:
     candidates: tuple[Candidate, ...] = ()
 
 
-def _artist_cand(a: Mapping, how: str, index: NameIndex, score: float = 100.0, **detail: object) -> Candidate:
+def _artist_cand(a: Mapping[str, Any], how: str, index: NameIndex, score: float = 100.0, **detail: object) -> Candidate:
     aid = str(a.get("id") or "")
     return Candidate(aid, str(a.get("name") or aid), score, how, aid in index, {"artist": dict(a), **detail})
 
 
-def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mapping], index: NameIndex, *,
+def judge_search(query: str, artists: Sequence[Mapping[str, Any]], tracks: Sequence[Mapping[str, Any]], index: NameIndex, *,
                  also: Sequence[str] = ()) -> SearchVerdict:
     """Decide what a Spotify search (``artists``/``tracks``: Web API objects, best first) found for ``query``.
 

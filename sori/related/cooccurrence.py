@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
@@ -56,10 +56,10 @@ class Cooccurrence:
         keep = (sim.row != sim.col) & (sim.data > 0)
         return top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], self.matrix.shape[0], k)
 
-    def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict]]:
+    def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict[str, Any]]]:
         """For each pair, up to ``n`` collections both artists are in, rarest (most telling) first."""
         both = self.binary[a].multiply(self.binary[b]).tocoo()
-        out: list[list[dict]] = [[] for _ in range(len(a))]
+        out: list[list[dict[str, Any]]] = [[] for _ in range(len(a))]
         if both.nnz == 0:
             return out
         idx, _ = top_k_per_row(both.row, both.col, self.weights[both.col], len(a), n)

@@ -22,6 +22,8 @@ without an audio profile (no features yet) by co-occurrence alone.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -121,7 +123,7 @@ def _lookup(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, idx: np.ndarra
     return out.reshape(idx.shape)
 
 
-def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None = None) -> Iterator[dict]:
+def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None = None) -> Iterator[dict[str, Any]]:
     """``RelatedStore.write_generation`` rows with a ``reason`` each: the collections both are in (rarest
     first, with the count), the profile features on which they are closest, and the two similarity parts."""
     n, k = ranking.idx.shape
@@ -141,7 +143,7 @@ def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None
     shared = cooc.shared(rows, cols) if cooc is not None else [[] for _ in rows]
     counts = cooc.shared_count(rows, cols) if cooc is not None else np.zeros(len(rows), int)
     for i in range(len(rows)):
-        reason: dict = {"mode": ranking.mode}
+        reason: dict[str, Any] = {"mode": ranking.mode}
         if counts[i]:
             reason["shared"] = shared[i]
             reason["shared_count"] = int(counts[i])

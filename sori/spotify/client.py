@@ -132,8 +132,8 @@ class Retrier:
         self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.calls: Counter = Counter()  # every HTTP attempt, per endpoint
-        self.retries: Counter = Counter()
+        self.calls: Counter[Any] = Counter()  # every HTTP attempt, per endpoint
+        self.retries: Counter[Any] = Counter()
         self._lock = threading.Lock()
 
     def run(self, endpoint: str, attempt: Callable[[], Any]) -> Any:
@@ -205,7 +205,7 @@ class SpotifyClient:
         self.market = market
 
     @property
-    def calls(self) -> Counter:
+    def calls(self) -> Counter[Any]:
         return self.retrier.calls
 
     def call(self, endpoint: str, fn: Callable[..., Any], *args, **kwargs) -> Any:
@@ -224,7 +224,7 @@ class SpotifyClient:
         """GET a path relative to the API prefix (for routes spotipy does not wrap the way we need)."""
         return self.call(endpoint, self.sp._get, path, **params)
 
-    def next(self, endpoint: str, page: dict) -> dict | None:
+    def next(self, endpoint: str, page: dict[str, Any]) -> dict[str, Any] | None:
         """The next page of a paging object (or None)."""
         return self.call(endpoint, self.sp.next, page) if page and page.get("next") else None
 
@@ -252,10 +252,10 @@ class ReccoBeats:
         self.timeout = timeout
 
     @property
-    def calls(self) -> Counter:
+    def calls(self) -> Counter[Any]:
         return self.retrier.calls
 
-    def audio_features(self, track_ids: list[str]) -> dict[str, dict]:
+    def audio_features(self, track_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Features keyed by Spotify track id for up to :attr:`MAX_IDS` ids."""
         if len(track_ids) > self.MAX_IDS:
             raise ValueError(f"at most {self.MAX_IDS} ids per ReccoBeats call")

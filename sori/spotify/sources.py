@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 
@@ -72,15 +72,15 @@ def map_concurrent(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -
 @dataclass
 class TopTracks:
     artist_id: str
-    tracks: list[dict]
+    tracks: list[dict[str, Any]]
     via: str  # "top-tracks" | "search"
-    artist: dict | None = None  # a full artist object when the search returned it
+    artist: dict[str, Any] | None = None  # a full artist object when the search returned it
 
 
 @dataclass
 class Features:
     track_id: str
-    values: dict
+    values: dict[str, Any]
     via: str  # "spotify" | "reccobeats"
 
 
@@ -97,7 +97,7 @@ class Fallbacks:
                 self.used.append(name)
 
 
-def features_from(obj: dict) -> dict:
+def features_from(obj: dict[str, Any]) -> dict[str, Any]:
     """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out)."""
     out = {}
     for k in FEATURE_KEYS:
@@ -123,12 +123,12 @@ class Sources:
         self.session = session or requests.Session()
         self.workers = workers
         self.fallbacks = Fallbacks()
-        self._track_artists: dict[str, list[dict]] = {}
+        self._track_artists: dict[str, list[dict[str, Any]]] = {}
 
     # -- artists -------------------------------------------------------------------------------------------------
-    def artists(self, ids: list[str]) -> dict[str, dict]:
+    def artists(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Full artist objects for ``ids`` (batches of 50); ``{}`` when the batch endpoint is unavailable."""
-        out: dict[str, dict] = {}
+        out: dict[str, dict[str, Any]] = {}
         for batch in chunks(list(dict.fromkeys(ids)), ARTISTS_PER_CALL):
             try:
                 resp = self.caps.attempt("artists_batch",
@@ -141,7 +141,7 @@ class Sources:
                     out[a["id"]] = a
         return out
 
-    def find_artist(self, name: str) -> dict | None:
+    def find_artist(self, name: str) -> dict[str, Any] | None:
         """The best search match for an artist name (one call), or None."""
         clean = " ".join(name.replace('"', " ").split())
         resp = self.api.call("search", self.api.sp.search, q=f'artist:"{clean}"', limit=1, type="artist",
@@ -217,7 +217,7 @@ class Sources:
             return ids
         self.fallbacks.note("audio_features→reccobeats")
 
-        def one(batch: list[str]) -> dict[str, dict]:
+        def one(batch: list[str]) -> dict[str, dict[str, Any]]:
             try:
                 return self.reccobeats.audio_features(batch)
             except ApiError as e:  # ReccoBeats down: those tracks are recorded as missing, the run goes on
@@ -235,7 +235,7 @@ class Sources:
         return missing
 
     # -- charts --------------------------------------------------------------------------------------------------
-    def chart_playlist(self, playlist_id: str) -> list[dict] | None:
+    def chart_playlist(self, playlist_id: str) -> list[dict[str, Any]] | None:
         """Track objects of an editorial Top 50 playlist in order, or None when this app may not read it."""
         try:
             page = self.caps.attempt("editorial_playlists", lambda: self.api.call(
@@ -266,7 +266,7 @@ class Sources:
         return self.charts_retrier.run("charts-csv", attempt)
 
     def track_artists(self, track_ids: list[str], names: Mapping[str, Iterable[str]] | None = None,
-                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict]]:
+                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict[str, Any]]]:
         """Simplified artist objects per track id: batch of 50; when that is unavailable, the artist names the
         caller knows (``names[track_id]``) resolved by ``resolve(name) -> id | None`` (e.g. an unambiguous RDS
         match, no call); one call per remaining track last."""
@@ -298,7 +298,7 @@ class Sources:
         if single:
             self.fallbacks.note("track_artists→single-track")
 
-            def one(tid: str) -> tuple[str, list[dict]]:
+            def one(tid: str) -> tuple[str, list[dict[str, Any]]]:
                 try:
                     t = self.api.call("track", self.api.sp.track, tid, market=self.api.market)
                 except ApiError as e:
@@ -311,9 +311,9 @@ class Sources:
         return {t: self._track_artists.get(t, []) for t in track_ids}
 
     # -- collections ---------------------------------------------------------------------------------------------
-    def _collect_items(self, page: dict | None, api: SpotifyClient | None = None) -> list[dict]:
+    def _collect_items(self, page: dict[str, Any] | None, api: SpotifyClient | None = None) -> list[dict[str, Any]]:
         api = api or self.api
-        tracks: list[dict] = []
+        tracks: list[dict[str, Any]] = []
         while page:
             for it in page.get("items") or []:
                 t = (it or {}).get("item") or (it or {}).get("track")
@@ -322,7 +322,7 @@ class Sources:
             page = api.next("playlist-items", page)
         return tracks
 
-    def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict, list[dict]]]:
+    def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
         only read its user's own playlists (``collections→own-playlists``)."""
         out = []
