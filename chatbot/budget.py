@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, Mapping
+from typing import Any
 
-__all__ = ["Deadline", "DeadlineExceeded", "executor", "POOL_SIZE"]
+__all__ = ["POOL_SIZE", "Deadline", "DeadlineExceeded", "executor"]
 
 POOL_SIZE = 8
 _pools: dict[str, ThreadPoolExecutor] = {}

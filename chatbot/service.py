@@ -14,20 +14,37 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
-
-from sori.kakao import SkillRequest
-from sori.text import normalize
+from typing import Any, Protocol
 
 from chatbot import replies
 from chatbot.budget import Deadline, DeadlineExceeded
 from chatbot.i18n import pick_lang
-from chatbot.resolve import (MAX_CANDIDATES, Candidate, NameIndex, Resolution, core_query, is_greeting, is_help,
-                             judge_search, resolve)
+from chatbot.resolve import (
+    MAX_CANDIDATES,
+    Candidate,
+    NameIndex,
+    Resolution,
+    core_query,
+    is_greeting,
+    is_help,
+    judge_search,
+    resolve,
+)
+from sori.kakao import SkillRequest
+from sori.text import normalize
 
-__all__ = ["Backend", "SearchUnavailable", "Outcome", "answer", "EXAMPLE_NAMES", "RELATED_LIMIT",
-           "SEARCH_CAP_S", "REFRESH_EVERY_S"]
+__all__ = [
+    "EXAMPLE_NAMES",
+    "REFRESH_EVERY_S",
+    "RELATED_LIMIT",
+    "SEARCH_CAP_S",
+    "Backend",
+    "Outcome",
+    "SearchUnavailable",
+    "answer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +76,8 @@ class Backend(Protocol):
 
     def top_tracks(self, artist_id: str, limit: int) -> list[dict[str, Any]]: ...
 
-    def search(self, query: str, types: str, timeout: float) -> dict[str, Any]: ...  # {"artists": [...], "tracks": [...]}
+    # {"artists": [...], "tracks": [...]}
+    def search(self, query: str, types: str, timeout: float) -> dict[str, Any]: ...
 
     def add_artist(self, artist: Mapping[str, Any]) -> None: ...
 
@@ -254,7 +272,8 @@ class _Answer:
             return m
         return None
 
-    def _new_artist(self, m: Candidate, tracks: Sequence[Mapping[str, Any]], alias: str | None, index: NameIndex) -> Outcome:
+    def _new_artist(self, m: Candidate, tracks: Sequence[Mapping[str, Any]], alias: str | None,
+                    index: NameIndex) -> Outcome:
         a = m.detail.get("artist")
         assert isinstance(a, Mapping)
         row = _artist_row(a)
