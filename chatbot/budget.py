@@ -66,9 +66,6 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() <= 0.0
 
-    def elapsed_ms(self) -> float:
-        return (self.clock() - self.started) * 1000.0
-
     def _limit(self, cap: float | None) -> float:
         left = self.remaining()
         return left if cap is None else min(left, cap)

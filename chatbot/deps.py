@@ -172,10 +172,6 @@ class LiveBackend:
         finally:
             self._reloading = False
 
-    def invalidate_index(self) -> None:
-        with self._index_lock:
-            self._index = None
-
     def artist(self, artist_id: str) -> dict[str, Any] | None:
         from sori.stores.mysql import ArtistStore
 

@@ -9,7 +9,7 @@ Every consumer (dynamo_sink, s3_sink) runs the same steps::
     return partial_response(event, failed)  # Powertools BatchProcessor → {"batchItemFailures": [...]}
 
 The **batch item is the Kinesis record**, not the user record: that is what Lambda checkpoints (a failure
-inside an aggregate retries the whole aggregate, DESIGN.md §6), and it keeps Powertools' per-item cost off
+inside an aggregate retries the whole aggregate, docs/ARCHITECTURE.md §6.2), and it keeps Powertools' per-item cost off
 the per-user-record hot path. A user record that can never succeed (bad JSON, unknown type or version,
 schema violation, corrupt aggregate) goes to the DLQ with its payload, shard, sequence numbers and reason.
 A transient failure (sink write, DLQ send) marks its item failed; Lambda resumes from the lowest failed

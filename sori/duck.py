@@ -1,4 +1,4 @@
-"""DuckDB over the parquet lake: the local stand-in for Athena (DESIGN.md §5).
+"""DuckDB over the parquet lake: the local stand-in for Athena (docs/ARCHITECTURE.md §5).
 
 Each lake table is registered as a view over its live parquet files (compaction manifests resolved, see
 ``sori.lake.live_files``), read through pyarrow's ``S3FileSystem`` with ``endpoint_override`` — DuckDB 2.x

@@ -1,4 +1,4 @@
-"""The record contract: the one shape every Kinesis user record has (DESIGN.md §3).
+"""The record contract: the one shape every Kinesis user record has (docs/ARCHITECTURE.md §3).
 
 Every user record is one JSON object::
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,14 +44,13 @@ class Field:
     """One field of a record's ``data``.
 
     ``kind`` is a logical type: ``string``, ``int``, ``double``, ``bool``, ``date`` (YYYY-MM-DD string),
-    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. ``since`` is the record version that
-    introduced the field: fields added later are always optional, so old readers and tables keep working.
+    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. A field added in a later record version must
+    be optional, so old readers and tables keep working.
     """
 
     name: str
     kind: str
     required: bool = False
-    since: int = 1
 
 
 def _f(name: str, kind: str = "string", required: bool = False) -> Field:
@@ -226,11 +225,9 @@ def _check_kind(value: Any, kind: str) -> bool:
     raise AssertionError(f"unknown kind {kind}")
 
 
-def _check_data(type_: str, v: int, data: dict[str, Any]) -> None:
+def _check_data(type_: str, data: dict[str, Any]) -> None:
     """Raise :class:`RecordError` unless ``data`` holds every required field of ``type_`` with its kind."""
     for f in TYPES[type_].fields:
-        if f.since > v:
-            continue
         val = data.get(f.name)
         if val is None:
             if f.required:
@@ -267,7 +264,7 @@ def validate(obj: Any) -> Record:
     data = obj.get("data")
     if not isinstance(data, dict):
         raise RecordError("data is not an object")
-    _check_data(type_, v, data)
+    _check_data(type_, data)
     expected = record_id(type_, data, obj["emitted_at"])
     if obj["id"] != expected:
         raise RecordError(f"id {obj['id']!r} does not match its natural key {expected!r}")
@@ -290,7 +287,3 @@ def lake_row(rec: Record) -> dict[str, Any]:
     for f in rec.spec.fields:
         row[f.name] = rec.data.get(f.name)
     return row
-
-
-def iter_types() -> Iterable[RecordType]:
-    return TYPES.values()

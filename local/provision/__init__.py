@@ -1,4 +1,4 @@
-"""Deploy ``template.yaml`` into moto: the local stack runs exactly what the cloud runs (DESIGN.md §5).
+"""Deploy ``template.yaml`` into moto: the local stack runs exactly what the cloud runs (docs/ARCHITECTURE.md §5).
 
 The steps mirror ``sam package && sam deploy``, offline::
 

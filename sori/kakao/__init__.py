@@ -6,12 +6,12 @@ Three parts:
 
 * **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object, or
   raises :class:`KakaoRequestError` when the body is not a skill payload.
-* **Builder** - dataclasses (:class:`SimpleText`, :class:`SimpleImage`, :class:`TextCard`, :class:`BasicCard`,
-  :class:`ListCard`, :class:`Carousel`, :class:`Button`, :class:`QuickReply`, ...) and
+* **Builder** - dataclasses (:class:`SimpleText`, :class:`ListCard`, :class:`Carousel`, :class:`Button`,
+  :class:`QuickReply`, ...) and
   :class:`SkillResponse` whose ``to_dict()`` *fits* content to Kakao's limits instead of failing: long text is
   truncated with "…" on a safe Unicode boundary, lists are capped, empty labels and unusable URLs are dropped.
 * **Validator** - :func:`validate_response` lists every violation of the documented format in a response dict
-  from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them.
+  from anywhere.
 
 The source of every limit is quoted next to its constant in :mod:`sori.kakao.limits` (checked 2026-11).
 
@@ -29,18 +29,14 @@ helpers), ``request``, ``builders``, ``validation``. Everything in the old modul
 from __future__ import annotations
 
 from sori.kakao.builders import (
-                               BasicCard,
                                Button,
                                Carousel,
                                Link,
                                ListCard,
                                ListItem,
                                QuickReply,
-                               SimpleImage,
                                SimpleText,
                                SkillResponse,
-                               TextCard,
-                               Thumbnail,
                                error_response,
                                simple_text_response,
 )
@@ -62,24 +58,19 @@ from sori.kakao.request import KakaoRequestError, SkillRequest
 
 # private text helpers the unit tests reach for by their old address (tests/unit/test_kakao.py)
 from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut, fit_text, is_http_url, text_length  # noqa: F401
-from sori.kakao.validation import KakaoResponseError, assert_valid, validate_response
+from sori.kakao.validation import validate_response
 
 __all__ = [
     # errors
     "KakaoRequestError",
-    "KakaoResponseError",
     # request
     "SkillRequest",
     # response components
     "Link",
-    "Thumbnail",
     "Button",
     "QuickReply",
     "ListItem",
     "SimpleText",
-    "SimpleImage",
-    "TextCard",
-    "BasicCard",
     "ListCard",
     "Carousel",
     "SkillResponse",
@@ -87,7 +78,6 @@ __all__ = [
     "simple_text_response",
     "error_response",
     "validate_response",
-    "assert_valid",
     "text_length",
     "fit_text",
     "is_http_url",

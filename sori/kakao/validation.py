@@ -1,10 +1,9 @@
 """The validator: :func:`validate_response` lists every violation of the documented format in a response dict
-from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them."""
+from anywhere."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from sori.kakao.limits import (
@@ -47,16 +46,6 @@ from sori.kakao.limits import (
     VERSION,
 )
 from sori.kakao.text import is_http_url, text_length
-
-
-class KakaoResponseError(ValueError):
-    """A skill response breaks the documented format. ``violations`` lists every problem."""
-
-    def __init__(self, violations: Sequence[str]):
-        self.violations = list(violations)
-        super().__init__("invalid Kakao skill response:\n  - " + "\n  - ".join(self.violations))
-
-
 
 # Known keys per object ([docs] field tables). Unknown keys are reported: a typo such as "messagText" is
 # silently ignored by Kakao and breaks the button.
@@ -498,10 +487,3 @@ def validate_response(obj: Any) -> list[str]:
     v.response(obj)
     return v.errors
 
-
-def assert_valid(obj: Any) -> Any:
-    """Raise :class:`KakaoResponseError` listing every violation; return ``obj`` when valid."""
-    errors = validate_response(obj)
-    if errors:
-        raise KakaoResponseError(errors)
-    return obj

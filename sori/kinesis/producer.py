@@ -5,7 +5,7 @@
 >>> report.user_records, report.kinesis_records, report.put_units       # doctest: +SKIP
 (1, 1, 1)
 
-How it spends as little as possible (DESIGN.md §6):
+How it spends as little as possible (docs/ARCHITECTURE.md §6.2):
 
 - every user record is routed to the shard its partition key hashes to (MD5 of the key, as Kinesis does), and
   aggregated (aws-kinesis-agg) with other records of *that* shard, so an aggregate lands where each of its user
@@ -105,7 +105,7 @@ class _Entry:
 
     def request(self) -> dict[str, Any]:
         e = {"Data": self.data, "PartitionKey": self.pk}
-        if self.ehk:  # leave ExplicitHashKey out when None (aws-kinesis-agg quirk, DESIGN.md §6)
+        if self.ehk:  # leave ExplicitHashKey out when None (aws-kinesis-agg quirk, docs/ARCHITECTURE.md §6.2)
             e["ExplicitHashKey"] = self.ehk
         return e
 

@@ -1,4 +1,4 @@
-"""Which Spotify endpoints this app may use, found out once per run (DESIGN.md §6).
+"""Which Spotify endpoints this app may use, found out once per run (docs/ARCHITECTURE.md §6.1).
 
 An extended-quota app keeps every endpoint; a development-mode app created after Feb 2026 gets 403/404 on
 audio-features, ``/artists/{id}/top-tracks``, batch ``/artists`` and ``/tracks``, editorial playlists and other

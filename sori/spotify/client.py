@@ -6,7 +6,7 @@
 Counter({'artists': 1})
 
 Why not spotipy's own retries: urllib3 retries 429s itself and hides ``Retry-After`` once they run out
-(DESIGN.md §6), and its retries bypass any budget. So the session here never retries; :meth:`SpotifyClient.call`
+(docs/ARCHITECTURE.md §6.1), and its retries bypass any budget. So the session here never retries; :meth:`SpotifyClient.call`
 does, and every attempt takes a slot from a :class:`RateBudget` shared by every client in the process — a run
 paces itself below Spotify's rolling 30 s window instead of causing a 429 storm. A 429 pauses the *shared* budget
 for ``Retry-After`` seconds (every thread waits, not just the one that was told). ``QUOTA_EXCEEDED`` raises

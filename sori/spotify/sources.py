@@ -1,4 +1,4 @@
-"""Spotify data with named fallbacks, so a development-mode app still produces everything (DESIGN.md §6).
+"""Spotify data with named fallbacks, so a development-mode app still produces everything (docs/ARCHITECTURE.md §6.1).
 
 =================  ==========================================  ===============================================
 data               first choice                                fallback (name recorded in ``fallbacks_used``)
