@@ -22,16 +22,18 @@ without an audio profile (no features yet) by co-occurrence alone.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sori.related.cooccurrence import Cooccurrence, top_k_per_row
 from sori.related.neighbours import exact_knn
 from sori.related.profiles import FEATURE_LABELS, Profiles, closest_features
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None
                "score": round(float(scores[i]), 6), "reason": reason}
 
 
-def compute_related(tracks, members, *, k: int = 10, weight: float = 0.7,
+def compute_related(tracks: pd.DataFrame, members: pd.DataFrame, *, k: int = 10, weight: float = 0.7,
                     candidates: int = 50) -> tuple[Ranking, Profiles, Cooccurrence]:
     """Lake frames → hybrid ranking over every artist with a profile or a shared collection."""
     from sori.related.cooccurrence import build_cooccurrence
