@@ -4,7 +4,8 @@ from anywhere."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from sori.kakao.limits import (
     ALT_TEXT_MAX,
@@ -392,7 +393,7 @@ class _Validator:
         for i, it in enumerate(items):
             check(self, it, f"{path}.items[{i}]", True)
 
-    _CARD_CHECKS = {
+    _CARD_CHECKS: ClassVar[dict[str, Callable[..., None]]] = {
         "textCard": text_card,
         "basicCard": basic_card,
         "commerceCard": commerce_card,
@@ -403,7 +404,7 @@ class _Validator:
     def output(self, v: Any, path: str) -> None:
         if not self.obj(v, path):
             return
-        kinds = [k for k in v]
+        kinds = list(v)
         if len(kinds) != 1:
             self.err(path, f"must hold exactly one component, got {len(kinds)} ({', '.join(map(str, kinds))})")
         for k in kinds:

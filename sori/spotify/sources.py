@@ -23,6 +23,7 @@ No boto3 here; only HTTP through :mod:`sori.spotify.client` (budgeted, retried).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -132,7 +133,7 @@ class Sources:
         for batch in chunks(list(dict.fromkeys(ids)), ARTISTS_PER_CALL):
             try:
                 resp = self.caps.attempt("artists_batch",
-                                         lambda b=batch: self.api.call("artists", self.api.sp.artists, b))
+                                         functools.partial(self.api.call, "artists", self.api.sp.artists, batch))
             except Unavailable:
                 self.fallbacks.note("artists→search")
                 return out
@@ -196,8 +197,8 @@ class Sources:
             rest = []
             for batch in chunks(ids, FEATURES_PER_CALL):
                 try:
-                    resp = self.caps.attempt("audio_features", lambda b=batch: self.api.call(
-                        "audio-features", self.api.sp.audio_features, b))
+                    resp = self.caps.attempt("audio_features", functools.partial(
+                        self.api.call, "audio-features", self.api.sp.audio_features, batch))
                 except Unavailable:
                     rest.extend(batch)
                     continue
@@ -213,13 +214,14 @@ class Sources:
         return out
 
     def _reccobeats(self, ids: list[str], out: dict[str, Features]) -> list[str]:
-        if self.reccobeats is None:
+        reccobeats = self.reccobeats
+        if reccobeats is None:
             return ids
         self.fallbacks.note("audio_features→reccobeats")
 
         def one(batch: list[str]) -> dict[str, dict[str, Any]]:
             try:
-                return self.reccobeats.audio_features(batch)
+                return reccobeats.audio_features(batch)
             except ApiError as e:  # ReccoBeats down: those tracks are recorded as missing, the run goes on
                 if isinstance(e, QuotaExceeded):
                     raise
@@ -251,7 +253,7 @@ class Sources:
             return None
         url = f"{self.charts_csv_url}/regional-{country}-weekly-{week}.csv"
 
-        def attempt():
+        def attempt() -> bytes | None:
             try:
                 r = self.session.get(url, timeout=30)
             except (requests.ConnectionError, requests.Timeout) as e:
@@ -263,7 +265,8 @@ class Sources:
             return r.content
         if self.charts_retrier is None:
             return attempt()
-        return self.charts_retrier.run("charts-csv", attempt)
+        data: bytes | None = self.charts_retrier.run("charts-csv", attempt)
+        return data
 
     def track_artists(self, track_ids: list[str], names: Mapping[str, Iterable[str]] | None = None,
                       resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -277,8 +280,8 @@ class Sources:
                 single.extend(batch)
                 continue
             try:
-                resp = self.caps.attempt("tracks_batch", lambda b=batch: self.api.call(
-                    "tracks", self.api.sp.tracks, b, market=self.api.market))
+                resp = self.caps.attempt("tracks_batch", functools.partial(
+                    self.api.call, "tracks", self.api.sp.tracks, batch, market=self.api.market))
             except Unavailable:
                 single.extend(batch)
                 continue
@@ -322,19 +325,20 @@ class Sources:
             page = api.next("playlist-items", page)
         return tracks
 
-    def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    def user_playlists(self, user: SpotifyClient,
+                       user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
         only read its user's own playlists (``collections→own-playlists``)."""
         out = []
         page = user.call("me-playlists", user.sp.current_user_playlists, limit=50)
-        playlists = []
+        playlists: list[dict[str, Any]] = []
         while page:
             playlists.extend(p for p in page.get("items") or [] if p and p.get("id"))
             page = user.next("me-playlists", page)
         for p in playlists:
             own = (user_id and (p.get("owner") or {}).get("id") == user_id) or p.get("collaborative")
 
-            def fetch(pid=p["id"]):
+            def fetch(pid: str = p["id"]) -> Any:
                 return user.call("playlist-items", user.sp.playlist_items, pid, limit=100)
             try:
                 first = fetch() if own else self.caps.attempt("playlist_items", fetch)
