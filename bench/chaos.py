@@ -15,8 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from local.chaos import ChaosConfig  # noqa: E402
-from local.commands.chaos import run_quietly  # noqa: E402
+from local.chaos import ChaosConfig
+from local.commands.chaos import run_quietly
 
 
 def main() -> int:

@@ -25,10 +25,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
-from local import moto_patches  # noqa: E402
+from local import moto_patches
 
 moto_patches.install()  # moto copies the whole table per transaction otherwise (cost only; same outcome)
 

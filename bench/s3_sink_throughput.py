@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
 pa.set_cpu_count(1)
 pa.set_io_thread_count(1)

@@ -20,7 +20,8 @@ import datetime as dt
 import functools
 import hashlib
 from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -317,7 +318,7 @@ def build_html(frames: dict[str, pd.DataFrame], *, title: str = "sori — what t
     """The whole page as one string: inline CSS, plotly.js inlined once, one div per plot."""
     from plotly.offline import get_plotlyjs
 
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated_at = generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     kpis = "".join(f"<div class='kpi'><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>"
                    for k, v in _summary(frames))
     config = {"displaylogo": False, "responsive": True,

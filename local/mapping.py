@@ -47,9 +47,10 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from local.lambda_context import LocalLambdaContext
 
@@ -183,8 +184,8 @@ class MappingConfig:
     parallelization_factor: int = 1
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "MappingConfig":
-        known = {f for f in cls.__dataclass_fields__}
+    def from_dict(cls, d: Mapping[str, Any]) -> MappingConfig:
+        known = set(cls.__dataclass_fields__)
         kw = {k: v for k, v in d.items() if k in known and v is not None}
         return cls(**kw)
 
@@ -385,7 +386,7 @@ class MappingRunner:
             return
         name = self.functions.get(m.function, {}).get("name", m.function)
         arn = m.source_arn or f"arn:aws:kinesis:{self.region}:123456789012:stream/{m.stream_name}"
-        iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
+        iso = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
         msg = {
             "requestContext": {"requestId": str(uuid.uuid4()), "condition": condition,
                                "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{name}",
@@ -428,7 +429,7 @@ class MappingRunner:
             error = None
             try:
                 resp = self.invoke(m.function, self._event(m, shard, records))
-            except Exception as e:  # noqa: BLE001 - a function error, handled as Lambda does
+            except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("%s %s: function error: %s", m.function, shard, error)
             if error is None:
@@ -527,7 +528,7 @@ class MappingRunner:
                     bad = {f.get("itemIdentifier") for f in resp["batchItemFailures"]}
                     done = [x for x in msgs if x["MessageId"] not in bad]
                     st.partial_failures += 1
-            except Exception as e:  # noqa: BLE001 - left for the visibility timeout / redrive policy
+            except Exception as e:
                 log.warning("%s: function error: %s", m.function, e)
                 st.function_errors += 1
                 done = []
@@ -551,7 +552,7 @@ class MappingRunner:
         with self._poll_locks[m.key]:
             try:
                 return self.poll_sqs(m, flush=flush) if m.is_sqs else self.poll_kinesis(m, flush=flush)
-            except Exception as e:  # noqa: BLE001 - a poller error: keep polling, as the service would
+            except Exception as e:
                 log.exception("poller error on %s", m.key)
                 self.errors.append(f"{m.key}: {type(e).__name__}: {e}")
                 del self.errors[:-50]

@@ -218,7 +218,7 @@ class LocalStack:
     def runner_status(self) -> dict:
         return self._runner.status() if self._runner else {}
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 
@@ -232,7 +232,7 @@ class ControlServer:
     ``POST /drain?timeout=S`` → ``{"drained": bool, "status": {...}}``; ``GET /status`` → the mapping runner's status.
     """
 
-    def __init__(self, stack: "LocalStack"):
+    def __init__(self, stack: LocalStack):
         self.stack = stack
         self._httpd = None
 
@@ -241,7 +241,7 @@ class ControlServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "ControlServer":
+    def start(self) -> ControlServer:
         from http.server import BaseHTTPRequestHandler
         from urllib.parse import parse_qs, urlsplit
 

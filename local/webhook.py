@@ -17,9 +17,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.lambda_context import LocalLambdaContext
@@ -41,7 +42,7 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
         text, is_b64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, is_b64 = base64.b64encode(body).decode(), True
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     lower = {k.lower(): v for k, v in headers.items()}
     return {
         "version": "2.0",
@@ -98,7 +99,7 @@ class WebhookServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "WebhookServer":
+    def start(self) -> WebhookServer:
         outer = self
 
         class _H(BaseHTTPRequestHandler):

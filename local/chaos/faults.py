@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # =============================================================================================== faults
 
@@ -36,7 +37,7 @@ class FlakyKinesis:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
 
-    def put_records(self, *, Records: list[dict], **kw: Any) -> dict:  # noqa: N803 - boto3's spelling
+    def put_records(self, *, Records: list[dict], **kw: Any) -> dict:
         from botocore.exceptions import ClientError
 
         with self._lock:

@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sori.records import make_record
 

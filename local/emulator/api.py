@@ -117,7 +117,7 @@ class SpotifyApi:
         """(name, description, track ids, added_at) of a catalog or chart playlist."""
         chart = self.charts.by_playlist.get(pid)
         if chart is not None:
-            day = dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.timezone.utc).date()
+            day = dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.UTC).date()
             monday = day - dt.timedelta(days=day.weekday())
             return (f"Top 50 - {chart.name}",
                     f"Your weekly update of the most played tracks right now - {chart.name}.",
@@ -473,7 +473,7 @@ class SpotifyApi:
                 ctxobj = {"type": kind, "href": self._href(kind, cid),
                           "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{cid}"},
                           "uri": f"spotify:{kind}:{cid}"}
-            played = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+            played = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
             items.append({"track": self.track_full(cat.tracks[tid]),
                           "played_at": played.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
                           "context": ctxobj})
@@ -484,7 +484,7 @@ class SpotifyApi:
             nxt = base + "?" + urlencode({"after": page[0][0], "limit": limit} if after_ms is not None
                                          else {"before": page[-1][0], "limit": limit})
         return {"items": items, "next": nxt, "cursors": cursors, "limit": limit,
-                "href": base + "?" + urlencode({k: v for k, v in q.items()})}
+                "href": base + "?" + urlencode(dict(q.items()))}
 
     def _following(self, ctx):
         q = ctx["query"]
@@ -540,7 +540,7 @@ class _TokenError(ApiError):
 
 
 def _iso_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _strip_dev(obj):

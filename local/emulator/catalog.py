@@ -209,7 +209,7 @@ class Catalog:
         self._artist_compacts: dict[str, set[str]] = {}
         artist_tok_index: dict[str, set[str]] = defaultdict(set)
         for a in self.artists.values():
-            names = (a.name,) + self.korean_names.get(a.id, ())
+            names = (a.name, *self.korean_names.get(a.id, ()))
             toks: set[str] = set()
             comps: set[str] = set()
             for n in names:

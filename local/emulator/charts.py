@@ -96,7 +96,7 @@ _KNOWN_LABELS = {"BTS": "Big Hit Entertainment", "j-hope": "Big Hit Entertainmen
                  "EXO-K": "SM Entertainment"}
 
 
-def _label_for(cat: "Catalog", a: "Artist", t: "Track") -> str:
+def _label_for(cat: Catalog, a: Artist, t: Track) -> str:
     if a.name in _KNOWN_LABELS:
         return _KNOWN_LABELS[a.name]
     if cat.is_korean(a.id):
@@ -224,12 +224,12 @@ class Charts:
             rank = i + 1
             t = cat.tracks[tid]
             a = cat.artists[t.artist_id]
-            names = ", ".join([a.name] + self.featured_artists(t))
+            names = ", ".join([a.name, *self.featured_artists(t)])
             source = _label_for(cat, a, t)
             past = [h[tid] for h in history if tid in h]
             prev = history[0].get(tid, -1)
             weeks_on = 1 + len(past)
-            peak = min([rank] + past)
+            peak = min([rank, *past])
             st = str(streams[i])
             buf.write(",".join([str(rank), q("spotify:track:" + tid), q(names), q(t.name), q(source), str(peak),
                                 str(prev), str(weeks_on), q(st) if quote_streams else st]) + "\r\n")

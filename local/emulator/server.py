@@ -10,8 +10,9 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.emulator.api import ApiError, SpotifyApi, _Raw, _strip_dev
@@ -49,7 +50,7 @@ class SpotifyEmulator(SpotifyApi):
         self._routes = self._build_routes()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
-    def start(self) -> "SpotifyEmulator":
+    def start(self) -> SpotifyEmulator:
         if self._server is not None:
             return self
         emu = self
@@ -72,7 +73,7 @@ class SpotifyEmulator(SpotifyApi):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SpotifyEmulator":
+    def __enter__(self) -> SpotifyEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

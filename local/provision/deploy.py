@@ -7,14 +7,16 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import boto3
 
-from local.provision.intrinsics import fold_conditions, references, Resolver, resource_deps, substitute
-from local.provision.moto_gaps import DEFERRABLE, GAP_FILLERS, SELF_PROVISIONED, _attribute, Ctx
+from local.provision.intrinsics import Resolver, fold_conditions, references, resource_deps, substitute
+from local.provision.moto_gaps import DEFERRABLE, GAP_FILLERS, SELF_PROVISIONED, Ctx, _attribute
 from local.provision.template import DEFAULT_REGION, DEFAULT_STACK, TEMPLATE_PATH, load_template, package, sam_transform
+
 
 def _ssm_mirror_name(stack_name: str, public_name: str) -> str:
     return f"/{stack_name}/ssm-mirror{public_name}"

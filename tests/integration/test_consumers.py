@@ -18,9 +18,9 @@ from consumers.s3_sink import handler as s3_handler
 from consumers.s3_sink.logic import LakeSink, decode_columnar
 from local.mapping import sample_records, synthetic_events
 from sori import dlq as dlq_mod
-from sori.consumer import consume, decode_rows
+from sori.consumer import consume
 from sori.dlq import DeadLetterQueue
-from sori.lake import GlueCatalog, LakeStorage, live_files, read_partition
+from sori.lake import GlueCatalog, LakeStorage, read_partition
 from sori.records import TABLES, encode, make_record
 from sori.settings import get_settings
 from sori.stores.dynamo import TopTracksStore

@@ -6,9 +6,9 @@ import os
 import time
 
 import boto3
-from local.mapping import MappingRunner, aggregate, sample_records, wait_drained
+from test_consumers import REGION, dead_letters, expected_ids, lake_ids, make_env
 
-from test_consumers import REGION, dead_letters, expected_ids, lake_ids, make_env  # noqa: E402
+from local.mapping import MappingRunner, aggregate, sample_records, wait_drained
 
 STREAM = "sori-records"
 

@@ -175,7 +175,7 @@ def test_queued_refresh_requests_skip_fresh_artists_and_duplicates(stack, catalo
     """Many chatbot containers asking about the same artists cost one refresh each, not one per message."""
     store, ids = pick_artists(catalog, 3)
     fresh, stale, new = ids
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     store.rows[fresh]["refreshed_at"] = now - dt.timedelta(minutes=5)
     store.rows[stale]["refreshed_at"] = (now - dt.timedelta(hours=3)).isoformat()
     bodies = [[fresh, stale], [stale], [new], [fresh]]
@@ -346,7 +346,7 @@ def test_nightly_refreshes_stale_rds_artists_and_writes_them_back(stack, catalog
     store = ArtistStore(connect(get_settings()))
     _, ids = pick_artists(catalog, 30)
     shinee = catalog.find_artist("SHINee").id
-    ids = [i for i in ids if i != shinee][:29] + [shinee]
+    ids = [*[i for i in ids if i != shinee][:29], shinee]
     store.upsert_artists([{"id": i, "name": catalog.artists[i].name} for i in ids], source="seed")
     s = catalog_fn.lambda_handler({}, LocalLambdaContext())
     assert s["artists"] == 30 and s["collections"] > 0  # the listening user's playlists too
@@ -358,5 +358,5 @@ def test_nightly_refreshes_stale_rds_artists_and_writes_them_back(stack, catalog
     assert again["artists"] == 0  # nothing stale any more
     w = charts_fn.lambda_handler({"countries": ["kr"], "week": WEEK}, LocalLambdaContext())
     assert w["artists_seeded"] > 0  # chart artists become catalog artists for the next nightly
-    day_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=20)
+    day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)
     assert len(store.stale_artists(day_ago)) == w["artists_seeded"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from chatbot.resolve import (NameIndex, core_query, is_greeting, is_help, judge_search, resolve, skeleton)
-from sori.text import normalize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_chatbot_fakes import ALIASES, ARTISTS, BPK, BTS, IU, LOVE, RVT, SHN
+
+from chatbot.resolve import NameIndex, core_query, is_greeting, is_help, judge_search, resolve, skeleton
+from sori.text import normalize
 
 NAMES = [(k, a["name"], normalize(a["name"])) for k, a in ARTISTS.items()]
 

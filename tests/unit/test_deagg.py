@@ -6,10 +6,11 @@ import json
 
 from aws_kinesis_agg.aggregator import RecordAggregator
 from aws_kinesis_agg.deaggregator import deaggregate_records
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from local.mapping import kinesis_event_record, sample_records, synthetic_events
-from sori.consumer import decode_rows, partial_response, unpack_items, TransientError
+from sori.consumer import TransientError, decode_rows, partial_response, unpack_items
 from sori.kinesis.deagg import iter_user_records, unpack
 from sori.records import encode
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-
 from producers.logic.catalog import refresh_catalog
 from producers.logic.charts import entries_from_csv
 from producers.logic.listening import fetch_recently_played, play_records, played_ms
@@ -104,7 +103,7 @@ def test_csv_entries_keep_featured_artists_named_only_in_the_csv():
 def play(ms: int, tid: str) -> dict:
     import datetime as dt
 
-    ts = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    ts = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
     return {"played_at": ts, "track": {"id": tid, "name": tid, "artists": [{"id": "a" + tid, "name": "A"}],
                                        "duration_ms": 1000}, "context": None}
 

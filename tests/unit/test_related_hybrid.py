@@ -14,7 +14,7 @@ def world(n=40, seed=0):
     """n artists on a line of 'energy' (the rest noise-free), one track each; a few playlists."""
     rows = []
     for i in range(n):
-        f = {name: 0.5 for name in PROFILE_FEATURES}
+        f = dict.fromkeys(PROFILE_FEATURES, 0.5)
         f["energy"] = i / n
         f["tempo"] = 100 + i
         rows.append({"artist_id": f"a{i:02d}", "track_id": f"t{i}", "track_rank": 1, **f})

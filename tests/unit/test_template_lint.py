@@ -10,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from local.provision import (NO_VALUE, SELF_PROVISIONED, TEMPLATE_PATH, Resolver, fold_conditions, load_template,
-                             package, plan, references, sam_transform, substitute)
+from local.provision import (
+    NO_VALUE,
+    SELF_PROVISIONED,
+    TEMPLATE_PATH,
+    Resolver,
+    fold_conditions,
+    load_template,
+    package,
+    plan,
+    references,
+    sam_transform,
+    substitute,
+)
 
 HANDLERS = {
     "ChartsFunction": "producers.charts.lambda_handler",
