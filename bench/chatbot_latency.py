@@ -104,7 +104,7 @@ def main() -> int:
         url, secret = info["url"], info["secret"]
         first = post(url, secret, ASKS[0])
         warm = [post(url, secret, u) for u in ASKS]
-        kinds = {u: k for u, (_, _, k) in zip(ASKS, warm)}
+        kinds = {u: k for u, (_, _, k) in zip(ASKS, warm, strict=False)}
         lat: list[float] = []
         errors = 0
         lock = threading.Lock()

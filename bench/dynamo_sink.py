@@ -64,7 +64,7 @@ def run(mode: str, n: int, batch: int) -> dict:
         dlq = DeadLetterQueue("unused")
         out = {}
         day3, day4 = top_tracks(n, "2026-11-23"), top_tracks(n, "2026-11-24")
-        mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(day3, day4))]  # half stale, half newer
+        mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(day3, day4, strict=False))]  # half stale, half newer
         for label, recs in (("fresh", top_tracks(n, "2026-11-22")), ("refresh", day3), ("replay", day3),
                             ("mixed", mixed)):
             calls.clear()

@@ -308,7 +308,8 @@ class MappingRunner:
         env = {**{k: str(v) for k, v in (spec.get("environment") or {}).items()},
                "AWS_LAMBDA_FUNCTION_NAME": spec.get("name", function)}
         ctx = LocalLambdaContext(function_name=spec.get("name", function), region=self.region,
-                                 timeout_s=float(spec.get("timeout") or 900), memory_limit_in_mb=int(spec.get("memory") or 512))
+                                 timeout_s=float(spec.get("timeout") or 900),
+                                 memory_limit_in_mb=int(spec.get("memory") or 512))
         with self._invoke_lock:
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
@@ -496,9 +497,9 @@ class MappingRunner:
                 more = self._read(m, shard, st)
                 if not st.buffer:
                     break
-                if not more and not flush and len(st.buffer) < m.batch_size and m.maximum_batching_window_s > 0:
-                    if self.clock() - self._arrival(st.buffer[0]) < m.maximum_batching_window_s:
-                        break  # wait for a fuller batch, as Lambda's batching window does
+                if (not more and not flush and len(st.buffer) < m.batch_size and m.maximum_batching_window_s > 0
+                        and self.clock() - self._arrival(st.buffer[0]) < m.maximum_batching_window_s):
+                    break  # wait for a fuller batch, as Lambda's batching window does
                 batch = self._batch(m, st.buffer)
                 del st.buffer[:len(batch)]
                 self._process(m, shard, batch)
@@ -608,7 +609,8 @@ def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kine
         if m.is_sqs:
             a = sqs.get_queue_attributes(QueueUrl=m.queue_url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-            out[m.key] = int(a.get("ApproximateNumberOfMessages", 0)) + int(a.get("ApproximateNumberOfMessagesNotVisible", 0))
+            out[m.key] = (int(a.get("ApproximateNumberOfMessages", 0))
+                          + int(a.get("ApproximateNumberOfMessagesNotVisible", 0)))
             continue
         stream = {"StreamARN": m.source_arn} if m.source_arn else {"StreamName": m.stream_name}
         n = 0
@@ -619,7 +621,8 @@ def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kine
             kw = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": seq} if seq else {
                 "ShardIteratorType": "TRIM_HORIZON"}
             it = kinesis.get_shard_iterator(**stream, ShardId=shard["ShardId"], **kw)["ShardIterator"]
-            n += len(kinesis.get_records(ShardIterator=it, Limit=1, **({"StreamARN": m.source_arn} if m.source_arn else {}))["Records"])
+            n += len(kinesis.get_records(ShardIterator=it, Limit=1,
+                                         **({"StreamARN": m.source_arn} if m.source_arn else {}))["Records"])
         out[m.key] = n
     return out
 

@@ -186,7 +186,7 @@ def _init_datadir(installer: str, datadir: Path) -> None:
     if os.geteuid() == 0:
         cmd.append("--user=root")
     _say("initialising " + str(datadir))
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if res.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"mariadb-install-db failed ({res.returncode}):\n{res.stdout[-2000:]}{res.stderr[-2000:]}")

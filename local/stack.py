@@ -11,6 +11,7 @@ event-source mappings and the HTTP API that AWS would run for us.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets as _secrets
@@ -327,9 +328,9 @@ def up(mode: str = "extended", timeout: float = 180.0) -> dict:
         return running
     home = sori_home()
     stack_file().unlink(missing_ok=True)
-    log = open(home / "stack.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack", "serve", "--mode", mode], cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(home / "stack.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "local.stack", "serve", "--mode", mode], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (home / "stack.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -378,10 +379,8 @@ def down(timeout: float = 30.0) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _tail(path: Path, n: int = 30) -> str:

@@ -182,5 +182,5 @@ def wait_http(url: str, timeout: float = 10.0) -> None:
             return
         except Exception:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {timeout}s")
+                raise TimeoutError(f"{url} did not answer within {timeout}s") from None
             time.sleep(0.05)

@@ -47,11 +47,11 @@ class FlakyKinesis:
                 raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
                                              "Message": "Rate exceeded for stream (chaos)"}}, "PutRecords")
             fail = [self.rng.random() < self.rate for _ in Records]
-        keep = [r for r, f in zip(Records, fail) if not f]
+        keep = [r for r, f in zip(Records, fail, strict=False) if not f]
         answers = iter(self.client.put_records(Records=keep, **kw)["Records"] if keep else ())
         out = []
         with self._lock:
-            for r, f in zip(Records, fail):
+            for r, f in zip(Records, fail, strict=False):
                 if f:
                     self.failed_entries += 1
                     out.append({"ErrorCode": "ProvisionedThroughputExceededException",

@@ -431,7 +431,8 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
     faults = {
         "put_records": {"required": cfg.put_failure_rate > 0, "fired": flaky.failed_entries > 0, **flaky.stats()},
         "consumer_crashes": {"required": cfg.crash_rate > 0, "fired": sum(h.crashes for h in crashing.values()) > 0,
-                             **{fn: {"invocations": h.invocations, "crashes": h.crashes} for fn, h in crashing.items()}},
+                             **{fn: {"invocations": h.invocations, "crashes": h.crashes}
+                                for fn, h in crashing.items()}},
         "poison": {"required": cfg.poison_rate > 0, "fired": len(workload.poison) > 0, "injected": len(workload.poison),
                    "kinds": dict(Counter(workload.poison.values()))},
         "spotify_bursts": {"required": cfg.spotify, "fired": bool(spotify), **spotify},

@@ -72,7 +72,7 @@ def open_query(*, engine: str | None = None, sample: bool = False) -> tuple[Call
         from sori.query import AthenaEngine
 
         eng = AthenaEngine(settings)
-        return (lambda sql: eng.query(sql)), f"Athena {settings.glue_database} ({settings.athena_workgroup})"
+        return (eng.query), f"Athena {settings.glue_database} ({settings.athena_workgroup})"
     from sori.duck import LakeDuck
 
     duck = LakeDuck(settings)
@@ -110,7 +110,7 @@ def _print_frame(df, title: str, limit: int) -> None:
     pad = max(len(str(c)) for c in df.columns)
     for n, r in enumerate(rows, start=1):
         console.rule(f"row {n}", align="left")
-        for c, v in zip(df.columns, r):
+        for c, v in zip(df.columns, r, strict=False):
             console.print(f"{c!s:>{pad}} │ {v}", highlight=False, soft_wrap=True)
 
 
@@ -171,7 +171,7 @@ def views_deploy(engine: str | None = typer.Option(None, help=ENGINE_HELP),
     settings = _settings(engine)
     if settings.query_engine == "athena":
         ids = deploy_athena(views, settings=settings)
-        for v, qid in zip(views, ids):
+        for v, qid in zip(views, ids, strict=False):
             console.print(f"[green]created[/green] {settings.glue_database}.{v.name}  (query {qid})")
         return
     query, source = open_query(engine="duckdb")

@@ -76,7 +76,8 @@ def seed_world(*, catalog=None, settings=None, related_for: int | Iterable[str] 
 
     ``only``: artist names to load (default: the whole catalog); ``exclude``: names to leave out (artists only
     Spotify knows, for the chatbot to discover). ``related_for``: how many of the most popular
-    loaded artists (plus :data:`HUB_NAMES`), or which ids, get related artists (one generation, from the emulator's similarity) and
+    loaded artists (plus :data:`HUB_NAMES`), or which ids, get related artists (one generation, from the
+    emulator's similarity) and
     top tracks (theirs and their related artists'). Returns counts and the ids involved.
     """
     from local.emulator import load_catalog

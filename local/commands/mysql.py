@@ -77,7 +77,8 @@ def migrate(url: str = typer.Option(None, help="mysql://user@host:port/db (defau
 
 @db.command("seed-aliases")
 def seed_aliases(url: str = typer.Option(None, help="mysql://user@host:port/db (default: the running stack's)"),
-                 path: str = typer.Option(None, help="TSV of alias<TAB>artist_name (default: the curated one)")) -> None:
+                 path: str = typer.Option(None,
+                                          help="TSV of alias<TAB>artist_name (default: the curated one)")) -> None:
     """Load curated Hangul/Latin aliases for artists the catalog already has."""
     from sori.stores.mysql import ALIASES_TSV, open_connection
     from sori.stores.mysql import seed_aliases as _seed

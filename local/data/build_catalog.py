@@ -47,7 +47,8 @@ FEATURES = ("danceability", "energy", "key", "loudness", "mode", "speechiness", 
 INT_FEATURES = {"key", "mode"}
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ATTRIBUTION = ("Derived from TidyTuesday 2020-01-21 spotify_songs.csv (rfordatascience/tidytuesday, MIT License, "
-               "R4DS / DSLC community; collected from the Spotify Web API with spotifyr). See local/data/ATTRIBUTION.md.")
+               "R4DS / DSLC community; collected from the Spotify Web API with spotifyr). "
+               "See local/data/ATTRIBUTION.md.")
 
 
 def base62_id(text: str, length: int = 22) -> str:

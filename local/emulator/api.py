@@ -159,7 +159,7 @@ class SpotifyApi:
         try:
             v = int(raw)
         except ValueError:
-            raise ApiError(400, message)
+            raise ApiError(400, message) from None
         if not lo <= v <= hi:
             raise ApiError(400, message)
         return v
@@ -454,7 +454,7 @@ class SpotifyApi:
             after_ms = int(after) if after else None
             before_ms = int(before) if before else None
         except ValueError:
-            raise ApiError(400, "Invalid cursor")
+            raise ApiError(400, "Invalid cursor") from None
         hist = self.listener.history(self.now_ms())          # newest first
         if after_ms is not None:
             newer = [p for p in hist if p[0] > after_ms]      # newest first
@@ -516,8 +516,8 @@ class SpotifyApi:
             raise _TokenError(400, {"timestamp": _iso_now(), "error": "Bad Request", "status": 400,
                                     "message": "Maximum 40 ids per request"})
         content = []
-        for sid in ids:
-            sid = sid.split(":")[-1].split("/")[-1]
+        for raw_id in ids:
+            sid = raw_id.split(":")[-1].split("/")[-1]
             t = self.catalog.tracks.get(sid)
             if t is None:
                 continue

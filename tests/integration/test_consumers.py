@@ -187,7 +187,7 @@ def test_poison_lands_in_the_dlq_with_reasons_while_the_rest_lands(aws, monkeypa
     assert handler.lambda_handler(event) == {"batchItemFailures": []}
     letters = dead_letters(url)
     assert len(letters) == 5
-    for letter, reason in zip(letters, POISON_REASONS):
+    for letter, reason in zip(letters, POISON_REASONS, strict=False):
         assert reason in letter["reason"]
         assert letter["shard_id"] == "shardId-000000000001" and letter["sequence_number"].startswith("50")
         assert isinstance(letter["sub_sequence_number"], int) and letter["failed_at"].endswith("Z")

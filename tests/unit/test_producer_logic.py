@@ -60,7 +60,7 @@ def run(sources, artists=ARTISTS, **kw):
 
 def test_every_record_is_valid_and_ids_are_deterministic():
     res1, sent1, _, _ = run(FakeSources())
-    res2, sent2, _, _ = run(FakeSources())
+    _res2, sent2, _, _ = run(FakeSources())
     for r in sent1:
         validate(r)
     assert [r["id"] for r in sent1] == [r["id"] for r in sent2]

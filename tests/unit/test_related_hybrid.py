@@ -37,7 +37,7 @@ def test_audio_ranking_is_nearest_on_the_line():
 
 def test_cooccurrence_lifts_a_pair_and_others_fall_back_to_audio():
     tracks, members = world()
-    ranking, prof, cooc = compute_related(tracks, members, k=3, weight=0.7)
+    ranking, _prof, _cooc = compute_related(tracks, members, k=3, weight=0.7)
     pos = {a: i for i, a in enumerate(ranking.artist_ids.tolist())}
     top = lambda a: ranking.artist_ids[ranking.idx[pos[a]]].tolist()  # noqa: E731
     assert top("a00")[0] == "a39"  # far apart in audio, but they share a playlist

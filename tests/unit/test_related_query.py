@@ -77,7 +77,7 @@ def test_track_features_latest_snapshot_latest_features_and_window(lake):
 
 def test_window_bounds_are_inclusive_and_exclude_the_rest(lake):
     df = query.run_query(lake, "related_track_features", since="2026-11-10", until="2026-11-11")
-    assert set(zip(df.artist_id, df.track_id)) == {("a2", "t3")}
+    assert set(zip(df.artist_id, df.track_id, strict=False)) == {("a2", "t3")}
 
 
 def test_collections_grouped_per_artist_within_window(lake):

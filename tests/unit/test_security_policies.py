@@ -120,9 +120,9 @@ def policy_problems(cfn: dict, *, allow_managed: dict = REVIEWED_MANAGED) -> lis
         resources = [_text(r) for r in _list(st.get("Resource", []))]
         if kind == "resource":
             principal = st.get("Principal")
-            if principal == "*" or (isinstance(principal, dict) and "*" in _list(principal.get("AWS", []))):
-                if not st.get("Condition"):
-                    out.append(f"{lid}: resource policy allows Principal * without a condition")
+            wildcard = principal == "*" or (isinstance(principal, dict) and "*" in _list(principal.get("AWS", [])))
+            if wildcard and not st.get("Condition"):
+                out.append(f"{lid}: resource policy allows Principal * without a condition")
         for a in actions:
             svc = a.split(":", 1)[0].lower()
             if a == "*" or a.endswith(":*"):
