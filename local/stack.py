@@ -91,7 +91,12 @@ class LocalStack:
         self.database = database
         self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
         self.info: dict = {}
-        self._moto = self._emulator = self._runner = self._webhook = self._control = None
+        # the parts, started by start(); Any: each is used only between start() and stop()
+        self._moto: Any = None
+        self._emulator: Any = None
+        self._runner: Any = None
+        self._webhook: Any = None
+        self._control: Any = None
         self._throwaway_was_running = True  # until start() knows better: never stop what we did not start
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -235,7 +240,7 @@ class ControlServer:
 
     def __init__(self, stack: LocalStack):
         self.stack = stack
-        self._httpd = None
+        self._httpd: Any = None
 
     @property
     def url(self) -> str:

@@ -80,7 +80,7 @@ def test_typos_are_corrected_when_clear(utt, expected, index):
     if expected is None:  # too close to call on its own: offered, not assumed
         assert r.kind == "ambiguous" and SHN in [c.artist_id for c in r.candidates]
     else:
-        assert (r.kind, r.best.artist_id, r.best.how) == ("artist", expected, "fuzzy")
+        assert r.best is not None and (r.kind, r.best.artist_id, r.best.how) == ("artist", expected, "fuzzy")
 
 
 def test_short_names_are_not_fuzzily_corrected(index):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.logic.charts import entries_from_csv
@@ -44,7 +45,8 @@ ARTISTS = [{"id": f"a{i:03d}", "name": f"Artist {i}"} for i in range(120)]
 
 
 def run(sources, artists=ARTISTS, **kw):
-    sent, done = [], []
+    sent: list[Any] = []
+    done: list[Any] = []
     order = []
 
     def emit(recs):
