@@ -99,6 +99,7 @@ def main() -> int:
     imports = cold_import_ms()
     child = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=REPO, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None and child.stdin is not None  # both are PIPEs
     try:
         info = json.loads(child.stdout.readline())
         url, secret = info["url"], info["secret"]

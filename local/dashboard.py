@@ -398,8 +398,9 @@ def find_chromium() -> str:
     import shutil
 
     for name in (os.environ.get("SORI_CHROMIUM"), *CHROMIUM_NAMES):
-        if name and shutil.which(name):
-            return shutil.which(name)
+        found = shutil.which(name) if name else None
+        if found:
+            return found
     raise FileNotFoundError(f"no Chromium found ({', '.join(CHROMIUM_NAMES)}); {INSTALL_HINT}")
 
 

@@ -329,7 +329,8 @@ class MappingRunner:
         return {"StreamARN": m.source_arn} if m.source_arn else {"StreamName": m.stream_name}
 
     def _list_shards(self, m: MappingConfig) -> list[str]:
-        shards, token = [], None
+        shards: list[str] = []
+        token = None
         while True:
             kw = {"NextToken": token} if token else self._stream_kw(m)
             resp = self.kinesis.list_shards(**kw)

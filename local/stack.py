@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "ap-northeast-2"
@@ -47,6 +47,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@overload
+def load_stack(required: Literal[True] = ...) -> dict: ...
+@overload
+def load_stack(required: bool) -> dict | None: ...
 def load_stack(required: bool = True) -> dict | None:
     """The running stack's description (``.sori/stack.json``), or None / SystemExit when none runs."""
     f = stack_file()

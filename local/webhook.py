@@ -50,7 +50,7 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
         "rawPath": path,
         "rawQueryString": query,
         "headers": lower,
-        "queryStringParameters": dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p) or None,
+        "queryStringParameters": dict(p.partition("=")[::2] for p in query.split("&") if p) or None,
         "requestContext": {
             "accountId": "123456789012", "apiId": "local", "domainName": lower.get("host", "127.0.0.1"),
             "domainPrefix": "local", "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
@@ -97,7 +97,7 @@ class WebhookServer:
     def url(self) -> str:
         assert self._httpd, "not started"
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> WebhookServer:
         outer = self

@@ -362,7 +362,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(mode: str = typer.Option("extended", help="Spotify emulator mode: extended | development"),
-              seed: bool = typer.Option(None, "--seed/--no-seed",
+              seed: bool | None = typer.Option(None, "--seed/--no-seed",
                                         help="Load the emulator catalog into the stores first "
                                              "(default: only when the catalog is empty)."),
               once: bool = typer.Option(False, "--once", help="Print the URLs and return (leave it running).")) -> None:

@@ -152,6 +152,7 @@ def nightly(mode: str | None = ModeOpt, catalog: bool = typer.Option(
         event["limit"] = limit
     s = run_producer("nightly", event, mode=mode, progress=not as_json, seed_catalog=catalog)
     _show(s, as_json)
+    assert isinstance(s, dict)  # a single job's summary
     raise typer.Exit(0 if not s.get("stopped") else 3)
 
 
@@ -168,6 +169,7 @@ def weekly(mode: str | None = ModeOpt,
         event["week"] = week
     s = run_producer("weekly", event, mode=mode, progress=not as_json)
     _show(s, as_json)
+    assert isinstance(s, dict)  # a single job's summary
     raise typer.Exit(0 if not s.get("stopped") else 3)
 
 

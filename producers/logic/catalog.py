@@ -17,7 +17,7 @@ returned in :class:`CatalogResult` for the checkpoint, and the next run starts w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ def _stop_reason(e: Exception) -> str:
     return "QUOTA_EXCEEDED" if isinstance(e, QuotaExceeded) else "RATE_LIMITED"
 
 
-def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
+def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
                     pending_features: list[list[str]] | None = None,
                     on_chunk: Callable[[list[dict[str, Any]]], None] | None = None,
                     progress: Callable[[int, int], None] | None = None,
