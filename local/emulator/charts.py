@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from local.emulator.catalog import (
     CHARTS_PATH,
@@ -99,6 +100,7 @@ _KNOWN_LABELS = {"BTS": "Big Hit Entertainment", "j-hope": "Big Hit Entertainmen
 def _label_for(cat: Catalog, a: Artist, t: Track) -> str:
     if a.name in _KNOWN_LABELS:
         return _KNOWN_LABELS[a.name]
+    labels: tuple[str, ...]
     if cat.is_korean(a.id):
         labels = _K_LABELS
     elif cat.track_genres(t.id) == {"latin"}:
@@ -177,7 +179,8 @@ class Charts:
                  + 0.25 * _gauss("month", cc, tid, week // 5) + 0.35 * _gauss("qtr", cc, tid, week // 13))
             scored.append((s, tid))
         scored.sort(reverse=True)
-        out, per_artist = [], Counter()
+        out: list[Any] = []
+        per_artist: Counter[str] = Counter()
         for _, tid in scored:
             a = cat.tracks[tid].artist_id
             if per_artist[a] >= 5:

@@ -39,6 +39,7 @@ def test_demo_answers_with_bts_tracks(tmp_path, mysql_server_url):
 
     cat = load_catalog()
     bts = cat.find_artist("BTS")
+    assert bts is not None
     titles = [t.name for t in cat.top_tracks(bts.id, 10)]
     shown = [t for t in titles if t in text]
     assert len(shown) >= 3, f"BTS tracks from the catalog missing from the reply: {titles}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -76,7 +77,7 @@ def use_dlq(monkeypatch, url: str) -> None:
 
 def dead_letters(url: str) -> list[dict]:
     sqs = boto3.client("sqs", region_name=REGION)
-    out = []
+    out: list[Any] = []
     while True:
         msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
         if not msgs:
@@ -389,7 +390,7 @@ class CrashingClient:
         self.c = boto3.client("dynamodb", region_name=REGION)
         self.crash_on, self.unprocessed_first, self.conflict_first = crash_on, unprocessed_first, conflict_first
         self.writes = 0
-        self.calls = Counter()
+        self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name):
         return getattr(self.c, name)
