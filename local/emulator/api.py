@@ -9,6 +9,8 @@ import secrets
 import time
 import uuid
 from bisect import bisect_left
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -27,6 +29,11 @@ from local.emulator.catalog import (
 )
 from local.emulator.charts import _LABELS
 from local.emulator.listener import USER_ID
+
+if TYPE_CHECKING:
+    from local.emulator.catalog import Catalog
+    from local.emulator.charts import Charts
+    from local.emulator.listener import Listener
 
 
 class ApiError(Exception):
@@ -50,6 +57,17 @@ class _Raw:
 
 class SpotifyApi:
     """The Web API endpoint handlers and object builders (a mixin of :class:`SpotifyEmulator`)."""
+
+    if TYPE_CHECKING:  # provided by SpotifyEmulator (local/emulator/server.py)
+        catalog: Catalog
+        charts: Charts
+        listener: Listener
+        mode: str
+
+        @property
+        def url(self) -> str: ...
+
+        def now_ms(self) -> int: ...
 
     # -- object builders -----------------------------------------------------------------------------------------
     def _href(self, kind: str, id_: str) -> str:
@@ -242,6 +260,7 @@ class SpotifyApi:
         out = {}
         cat = self.catalog
         for t in types:
+            found: Sequence[object]
             if t == "artist":
                 found = cat.search_artists(q)
                 items = [self.artist_full(a) for a in found[offset:offset + limit]]
@@ -249,12 +268,14 @@ class SpotifyApi:
                 found = cat.search_tracks(q)
                 items = [self.track_full(x) for x in found[offset:offset + limit]]
             elif t == "album":
-                seen, found = set(), []
+                seen: set[str] = set()
+                albums: list[Album] = []
                 for x in cat.search_tracks(q):
                     if x.album.id not in seen:
                         seen.add(x.album.id)
-                        found.append(x.album)
-                items = [self.album_simple(a) for a in found[offset:offset + limit]]
+                        albums.append(x.album)
+                found = albums
+                items = [self.album_simple(a) for a in albums[offset:offset + limit]]
             else:
                 found, items = [], []
             out[t + "s"] = self._page(ctx, items, min(len(found), 1000), limit, offset, self.url + "/v1/search")

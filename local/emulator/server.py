@@ -219,7 +219,8 @@ class SpotifyEmulator(SpotifyApi):
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)
-        route, args = None, ()
+        route: tuple[str, Any] | None = None  # (template, handler or None when only the method is wrong)
+        args: tuple[Any, ...] = ()
         for m, tmpl, rx, fn in self._routes:
             mt = rx.match(path)
             if mt:
@@ -244,7 +245,7 @@ class SpotifyEmulator(SpotifyApi):
                 self._faults(path)
             ctx = {"query": query, "headers": headers, "body": body, "path": path, "raw": raw_path}
             result = route[1](ctx, *args)
-            status, extra = 200, {}
+            status, extra = 200, dict[str, str]()
             if isinstance(result, _Raw):
                 return result.status, result.headers, result
             if self.mode == "development" and path.startswith("/v1/"):
