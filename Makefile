@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/sori demo
 
 ## make test: every test (unit, integration against the local stack, e2e).
-test: install system-deps
+test: install system-deps lint
 	$(BIN)/python -m pytest -q
 
 unit: install

@@ -12,5 +12,5 @@ from chatbot.app import app, logger
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

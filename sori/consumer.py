@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sori.dlq import DeadLetterQueue, poison_message
+from sori.dlq import poison_message
 from sori.kinesis.deagg import Unpacked, shard_id, unpack_event_record
 from sori.records import Record, RecordError, validate
 
@@ -92,6 +92,12 @@ class RowBatch:
         return RowBatch(self.items, [(i, r) for i, r in self.records if i < item], self.poison)
 
 
+class DeadLetterSink(Protocol):
+    """Where poison goes (``sori.dlq.DeadLetterQueue``): ``send`` returns the indices it could not send."""
+
+    def send(self, messages: list[dict[str, Any]]) -> list[int]: ...
+
+
 class DecodedBatch(Protocol):
     items: list[BatchItem]
     poison: list[Poison]
@@ -120,7 +126,7 @@ def decode_rows(items: Sequence[BatchItem]) -> RowBatch:
     return out
 
 
-def dead_letter(batch: DecodedBatch, dlq: DeadLetterQueue, function: str) -> dict[int, BaseException]:
+def dead_letter(batch: DecodedBatch, dlq: DeadLetterSink, function: str) -> dict[int, BaseException]:
     """Send the batch's poison to the DLQ; items whose poison could not be sent are failed (retried)."""
     if not batch.poison:
         return {}
@@ -170,7 +176,7 @@ def function_name(context: LambdaContext | None = None) -> str:
     return getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
-def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue,
+def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterSink,
             decoder: Callable[[list[BatchItem]], Any] = decode_rows, context: LambdaContext | None = None,
             metrics_service: str | None = None) -> dict[str, Any]:
     """Run the whole consumer path over one Lambda Kinesis event; return the partial batch response.
@@ -190,7 +196,7 @@ def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue,
     return resp
 
 
-def _consume(event: Mapping[str, Any], items: list[BatchItem], batch: DecodedBatch, sink: Sink, dlq: DeadLetterQueue,
+def _consume(event: Mapping[str, Any], items: list[BatchItem], batch: DecodedBatch, sink: Sink, dlq: DeadLetterSink,
              context: LambdaContext | None) -> dict[str, Any]:
     failed = dict(dead_letter(batch, dlq, function_name(context)))
     if failed:  # the mapping resumes at the lowest failed item: sink only what comes before it

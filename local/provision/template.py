@@ -5,8 +5,9 @@ import copy
 import io
 import json
 import zipfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import boto3
 

@@ -57,42 +57,41 @@ from sori.kakao.limits import (
 from sori.kakao.request import KakaoRequestError, SkillRequest
 
 # private text helpers the unit tests reach for by their old address (tests/unit/test_kakao.py)
-from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut, fit_text, is_http_url, text_length  # noqa: F401
+from sori.kakao.text import _clean as _clean
+from sori.kakao.text import _is_extender as _is_extender
+from sori.kakao.text import _is_regional_indicator as _is_regional_indicator
+from sori.kakao.text import _safe_cut as _safe_cut
+from sori.kakao.text import fit_text, is_http_url, text_length
 from sori.kakao.validation import validate_response
 
 __all__ = [
-    # errors
-    "KakaoRequestError",
-    # request
-    "SkillRequest",
-    # response components
-    "Link",
-    "Button",
-    "QuickReply",
-    "ListItem",
-    "SimpleText",
-    "ListCard",
-    "Carousel",
-    "SkillResponse",
-    # helpers
-    "simple_text_response",
-    "error_response",
-    "validate_response",
-    "text_length",
-    "fit_text",
-    "is_http_url",
-    # limits
-    "VERSION",
-    "MAX_OUTPUTS",
-    "MAX_QUICK_REPLIES",
-    "SIMPLE_TEXT_MAX",
-    "LABEL_MAX",
-    "LABEL_MAX_HORIZONTAL",
-    "LIST_CARD_MAX_ITEMS",
-    "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
-    "LIST_CARD_MAX_BUTTONS",
     "CAROUSEL_MAX_ITEMS",
     "CAROUSEL_MAX_LIST_CARDS",
     "DEFAULT_ERROR_TEXT",
+    "LABEL_MAX",
+    "LABEL_MAX_HORIZONTAL",
+    "LIST_CARD_MAX_BUTTONS",
+    "LIST_CARD_MAX_ITEMS",
+    "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
+    "MAX_OUTPUTS",
+    "MAX_QUICK_REPLIES",
+    "SIMPLE_TEXT_MAX",
+    "VERSION",
+    "Button",
+    "Carousel",
+    "KakaoRequestError",
+    "Link",
+    "ListCard",
+    "ListItem",
+    "QuickReply",
+    "SimpleText",
+    "SkillRequest",
+    "SkillResponse",
+    "error_response",
+    "fit_text",
+    "is_http_url",
+    "simple_text_response",
+    "text_length",
+    "validate_response",
 ]
 

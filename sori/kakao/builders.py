@@ -57,7 +57,8 @@ class Link:
     mobile: str | None = None
 
     def to_dict(self) -> dict[str, str] | None:
-        d = {k: v for k, v in (("web", self.web), ("pc", self.pc), ("mobile", self.mobile)) if is_http_url(v)}
+        d = {k: v for k, v in (("web", self.web), ("pc", self.pc), ("mobile", self.mobile))
+             if v is not None and is_http_url(v)}
         return d or None
 
 
@@ -209,7 +210,7 @@ class SimpleText(_Component):
     text: str
     kind: ClassVar[str] = "simpleText"
 
-    def _render(self, in_carousel: bool = False):
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
         return "simpleText", {"text": fit_text(self.text, SIMPLE_TEXT_MAX)}
 
 
@@ -226,7 +227,7 @@ class ListCard(_Component):
         if isinstance(self.header, str):
             self.header = ListItem(self.header)
 
-    def _render(self, in_carousel: bool = False):
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
         assert isinstance(self.header, ListItem)
         cap = LIST_CARD_MAX_ITEMS_IN_CAROUSEL if in_carousel else LIST_CARD_MAX_ITEMS
         items = [it.to_dict() for it in list(self.items)[:cap]]
@@ -260,7 +261,7 @@ class Carousel(_Component):
             if not isinstance(it, cls):
                 raise TypeError(f"a {self.type} carousel holds {cls.__name__} items, not {type(it).__name__}")
 
-    def _render(self, in_carousel: bool = False):
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
         cap = CAROUSEL_MAX_LIST_CARDS
         bodies: list[dict[str, Any]] = []
         for it in self.items:

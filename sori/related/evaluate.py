@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def half_of(collection_id: str, salt: str = "sori-eval") -> int:
 
 
 def evaluate(tracks: pd.DataFrame, members: pd.DataFrame, genre_rows: pd.DataFrame, *, k: int = 10,
-             weight: float = 0.7, seed: int = 0) -> dict:
+             weight: float = 0.7, seed: int = 0) -> dict[str, Any]:
     """The quality figures (module docstring) as a dict.
 
     ``tracks``: per (artist, track) features (the shape of ``related_track_features.sql``); ``members``: the
@@ -84,7 +84,7 @@ def evaluate(tracks: pd.DataFrame, members: pd.DataFrame, genre_rows: pd.DataFra
     labels = majority_labels(genre_rows)
     prof = build_profiles(tracks)
     ids = prof.artist_ids
-    out: dict = {"k": k, "artists": len(ids), "weight_cooc": weight}
+    out: dict[str, Any] = {"k": k, "artists": len(ids), "weight_cooc": weight}
     out["random"] = precision_at_k(ids, random_idx(len(ids), k, seed), labels, k)
     classic = classic_profiles(tracks)
     out["classic"] = precision_at_k(classic.artist_ids, exact_knn(classic.matrix, k).idx, labels, k)

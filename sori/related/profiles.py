@@ -84,7 +84,8 @@ def normal_scores(x: np.ndarray) -> np.ndarray:
     from scipy.stats import rankdata
 
     n = x.shape[0]
-    return ndtri(rankdata(x, axis=0) / (n + 1))
+    out: np.ndarray = ndtri(rankdata(x, axis=0) / (n + 1))
+    return out
 
 
 def _group_mean(codes: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +97,8 @@ def _group_mean(codes: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[n
 
 def _zscore(m: np.ndarray) -> np.ndarray:
     sd = m.std(0)
-    return (m - m.mean(0)) / np.where(sd > 0, sd, 1.0)
+    out: np.ndarray = (m - m.mean(0)) / np.where(sd > 0, sd, 1.0)
+    return out
 
 
 def build_profiles(tracks: pd.DataFrame, *, features: Sequence[str] = PROFILE_FEATURES,
@@ -141,4 +143,5 @@ def closest_features(profiles: Profiles, a: np.ndarray, b: np.ndarray, n: int = 
     diff = np.abs(profiles.matrix[a] - profiles.matrix[b])
     order = np.argsort(diff, axis=1, kind="stable")[:, :n]
     names = np.array(profiles.features, dtype=object)
-    return names[order].tolist()
+    closest: list[list[str]] = names[order].tolist()
+    return closest

@@ -23,11 +23,12 @@ No boto3 here; only HTTP through :mod:`sori.spotify.client` (budgeted, retried).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 
@@ -72,15 +73,15 @@ def map_concurrent(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -
 @dataclass
 class TopTracks:
     artist_id: str
-    tracks: list[dict]
+    tracks: list[dict[str, Any]]
     via: str  # "top-tracks" | "search"
-    artist: dict | None = None  # a full artist object when the search returned it
+    artist: dict[str, Any] | None = None  # a full artist object when the search returned it
 
 
 @dataclass
 class Features:
     track_id: str
-    values: dict
+    values: dict[str, Any]
     via: str  # "spotify" | "reccobeats"
 
 
@@ -97,7 +98,7 @@ class Fallbacks:
                 self.used.append(name)
 
 
-def features_from(obj: dict) -> dict:
+def features_from(obj: dict[str, Any]) -> dict[str, Any]:
     """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out)."""
     out = {}
     for k in FEATURE_KEYS:
@@ -123,16 +124,16 @@ class Sources:
         self.session = session or requests.Session()
         self.workers = workers
         self.fallbacks = Fallbacks()
-        self._track_artists: dict[str, list[dict]] = {}
+        self._track_artists: dict[str, list[dict[str, Any]]] = {}
 
     # -- artists -------------------------------------------------------------------------------------------------
-    def artists(self, ids: list[str]) -> dict[str, dict]:
+    def artists(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Full artist objects for ``ids`` (batches of 50); ``{}`` when the batch endpoint is unavailable."""
-        out: dict[str, dict] = {}
+        out: dict[str, dict[str, Any]] = {}
         for batch in chunks(list(dict.fromkeys(ids)), ARTISTS_PER_CALL):
             try:
                 resp = self.caps.attempt("artists_batch",
-                                         lambda b=batch: self.api.call("artists", self.api.sp.artists, b))
+                                         functools.partial(self.api.call, "artists", self.api.sp.artists, batch))
             except Unavailable:
                 self.fallbacks.note("artists→search")
                 return out
@@ -141,7 +142,7 @@ class Sources:
                     out[a["id"]] = a
         return out
 
-    def find_artist(self, name: str) -> dict | None:
+    def find_artist(self, name: str) -> dict[str, Any] | None:
         """The best search match for an artist name (one call), or None."""
         clean = " ".join(name.replace('"', " ").split())
         resp = self.api.call("search", self.api.sp.search, q=f'artist:"{clean}"', limit=1, type="artist",
@@ -196,8 +197,8 @@ class Sources:
             rest = []
             for batch in chunks(ids, FEATURES_PER_CALL):
                 try:
-                    resp = self.caps.attempt("audio_features", lambda b=batch: self.api.call(
-                        "audio-features", self.api.sp.audio_features, b))
+                    resp = self.caps.attempt("audio_features", functools.partial(
+                        self.api.call, "audio-features", self.api.sp.audio_features, batch))
                 except Unavailable:
                     rest.extend(batch)
                     continue
@@ -213,13 +214,14 @@ class Sources:
         return out
 
     def _reccobeats(self, ids: list[str], out: dict[str, Features]) -> list[str]:
-        if self.reccobeats is None:
+        reccobeats = self.reccobeats
+        if reccobeats is None:
             return ids
         self.fallbacks.note("audio_features→reccobeats")
 
-        def one(batch: list[str]) -> dict[str, dict]:
+        def one(batch: list[str]) -> dict[str, dict[str, Any]]:
             try:
-                return self.reccobeats.audio_features(batch)
+                return reccobeats.audio_features(batch)
             except ApiError as e:  # ReccoBeats down: those tracks are recorded as missing, the run goes on
                 if isinstance(e, QuotaExceeded):
                     raise
@@ -235,7 +237,7 @@ class Sources:
         return missing
 
     # -- charts --------------------------------------------------------------------------------------------------
-    def chart_playlist(self, playlist_id: str) -> list[dict] | None:
+    def chart_playlist(self, playlist_id: str) -> list[dict[str, Any]] | None:
         """Track objects of an editorial Top 50 playlist in order, or None when this app may not read it."""
         try:
             page = self.caps.attempt("editorial_playlists", lambda: self.api.call(
@@ -251,7 +253,7 @@ class Sources:
             return None
         url = f"{self.charts_csv_url}/regional-{country}-weekly-{week}.csv"
 
-        def attempt():
+        def attempt() -> bytes | None:
             try:
                 r = self.session.get(url, timeout=30)
             except (requests.ConnectionError, requests.Timeout) as e:
@@ -263,10 +265,11 @@ class Sources:
             return r.content
         if self.charts_retrier is None:
             return attempt()
-        return self.charts_retrier.run("charts-csv", attempt)
+        data: bytes | None = self.charts_retrier.run("charts-csv", attempt)
+        return data
 
     def track_artists(self, track_ids: list[str], names: Mapping[str, Iterable[str]] | None = None,
-                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict]]:
+                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict[str, Any]]]:
         """Simplified artist objects per track id: batch of 50; when that is unavailable, the artist names the
         caller knows (``names[track_id]``) resolved by ``resolve(name) -> id | None`` (e.g. an unambiguous RDS
         match, no call); one call per remaining track last."""
@@ -277,8 +280,8 @@ class Sources:
                 single.extend(batch)
                 continue
             try:
-                resp = self.caps.attempt("tracks_batch", lambda b=batch: self.api.call(
-                    "tracks", self.api.sp.tracks, b, market=self.api.market))
+                resp = self.caps.attempt("tracks_batch", functools.partial(
+                    self.api.call, "tracks", self.api.sp.tracks, batch, market=self.api.market))
             except Unavailable:
                 single.extend(batch)
                 continue
@@ -298,7 +301,7 @@ class Sources:
         if single:
             self.fallbacks.note("track_artists→single-track")
 
-            def one(tid: str) -> tuple[str, list[dict]]:
+            def one(tid: str) -> tuple[str, list[dict[str, Any]]]:
                 try:
                     t = self.api.call("track", self.api.sp.track, tid, market=self.api.market)
                 except ApiError as e:
@@ -311,9 +314,9 @@ class Sources:
         return {t: self._track_artists.get(t, []) for t in track_ids}
 
     # -- collections ---------------------------------------------------------------------------------------------
-    def _collect_items(self, page: dict | None, api: SpotifyClient | None = None) -> list[dict]:
+    def _collect_items(self, page: dict[str, Any] | None, api: SpotifyClient | None = None) -> list[dict[str, Any]]:
         api = api or self.api
-        tracks: list[dict] = []
+        tracks: list[dict[str, Any]] = []
         while page:
             for it in page.get("items") or []:
                 t = (it or {}).get("item") or (it or {}).get("track")
@@ -322,19 +325,20 @@ class Sources:
             page = api.next("playlist-items", page)
         return tracks
 
-    def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict, list[dict]]]:
+    def user_playlists(self, user: SpotifyClient,
+                       user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
         only read its user's own playlists (``collections→own-playlists``)."""
         out = []
         page = user.call("me-playlists", user.sp.current_user_playlists, limit=50)
-        playlists = []
+        playlists: list[dict[str, Any]] = []
         while page:
             playlists.extend(p for p in page.get("items") or [] if p and p.get("id"))
             page = user.next("me-playlists", page)
         for p in playlists:
             own = (user_id and (p.get("owner") or {}).get("id") == user_id) or p.get("collaborative")
 
-            def fetch(pid=p["id"]):
+            def fetch(pid: str = p["id"]) -> Any:
                 return user.call("playlist-items", user.sp.playlist_items, pid, limit=100)
             try:
                 first = fetch() if own else self.caps.attempt("playlist_items", fetch)

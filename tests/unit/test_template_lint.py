@@ -10,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from local.provision import (NO_VALUE, SELF_PROVISIONED, TEMPLATE_PATH, Resolver, fold_conditions, load_template,
-                             package, plan, references, sam_transform, substitute)
+from local.provision import (
+    NO_VALUE,
+    SELF_PROVISIONED,
+    TEMPLATE_PATH,
+    Resolver,
+    fold_conditions,
+    load_template,
+    package,
+    plan,
+    references,
+    sam_transform,
+    substitute,
+)
 
 HANDLERS = {
     "ChartsFunction": "producers.charts.lambda_handler",
@@ -258,10 +269,16 @@ def _module_file(mod: str) -> Path | None:
     return None
 
 
+def _source_file(mod: str) -> Path:
+    f = _module_file(mod)
+    assert f is not None, f"no source file for module {mod}"
+    return f
+
+
 def _imported(mod: str, tree) -> set[str]:
     import ast
 
-    pkg = mod if _module_file(mod).name == "__init__.py" else mod.rsplit(".", 1)[0]
+    pkg = mod if _source_file(mod).name == "__init__.py" else mod.rsplit(".", 1)[0]
     out = set()
     for node in ast.walk(tree):  # lazy imports inside functions count too
         if isinstance(node, ast.Import):
@@ -285,7 +302,7 @@ def code_closure(mod: str) -> set[str]:
         if m in seen or m.split(".")[0] not in CODE_PACKAGES or _module_file(m) is None:
             continue
         seen.add(m)
-        todo += sorted(_imported(m, ast.parse(_module_file(m).read_text(encoding="utf-8"))))
+        todo += sorted(_imported(m, ast.parse(_source_file(m).read_text(encoding="utf-8"))))
         todo += [".".join(m.split(".")[:i]) for i in range(1, m.count(".") + 1)]
     return seen
 
@@ -301,7 +318,7 @@ def settings_fields_read(mod: str) -> set[str]:
     names = {f.name for f in fields(Settings)} - {"extra"}
     out = set()
     for m in code_closure(mod):
-        for node in ast.walk(ast.parse(_module_file(m).read_text(encoding="utf-8"))):
+        for node in ast.walk(ast.parse(_source_file(m).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr in names:
                 owner = ast.unparse(node.value)
                 if owner == "s" or owner.endswith(("settings", "get_settings()")):

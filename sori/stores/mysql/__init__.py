@@ -30,14 +30,14 @@ from sori.stores.mysql.artists import (
                                           ALIASES_TSV,
                                           ArtistStore,
                                           SeedReport,
-                                          _artist_order,  # noqa: F401
                                           read_aliases,
                                           seed_aliases,
 )
-from sori.stores.mysql.connection import (  # noqa: F401
-                                          _CHUNK,
-                                          _chunks,
-                                          _placeholders,
+from sori.stores.mysql.artists import _artist_order as _artist_order
+from sori.stores.mysql.connection import _CHUNK as _CHUNK
+from sori.stores.mysql.connection import _chunks as _chunks
+from sori.stores.mysql.connection import _placeholders as _placeholders
+from sori.stores.mysql.connection import (
                                           close_cached,
                                           connect,
                                           connection_params,
