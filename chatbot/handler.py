@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sori.settings import ChatbotSettings, check_on_cold_start
+
 from chatbot.app import app, logger
+
+check_on_cold_start(ChatbotSettings)
 
 
 @logger.inject_lambda_context(clear_state=True)

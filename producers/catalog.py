@@ -16,10 +16,12 @@ from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
+from sori.settings import CatalogSettings, check_on_cold_start
 from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
 FRESH_WITHIN_MINUTES = 60.0
+check_on_cold_start(CatalogSettings)
 
 
 def requested_artists(event: dict) -> tuple[list[str], list[str], list[dict]]:
@@ -121,5 +123,5 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: Any) -> dict:
-    run = open_run("catalog")
+    run = open_run("catalog", CatalogSettings.current().base)
     return run_catalog(event or {}, run, artist_store(run.settings))

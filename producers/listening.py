@@ -11,10 +11,12 @@ from typing import Any
 from producers.logic.listening import (Session, fetch_followed, fetch_recently_played, followed_records,
                                        play_records)
 from producers.runtime import Run, artist_store, logger, open_run, open_user, public, save_rotated_token, seed_new_artists
+from sori.settings import ListeningSettings, check_on_cold_start
 from sori.spotify.client import QuotaExceeded, RateLimited
 
 CURSOR = "listening#recently_played"
 JOBS = ("recently_played", "followed_artists")
+check_on_cold_start(ListeningSettings)
 
 
 def run_listening(event: dict, run: Run, store: Any) -> dict:
@@ -52,6 +54,6 @@ def run_listening(event: dict, run: Run, store: Any) -> dict:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: Any) -> dict:
-    run = open_run("listening")
+    run = open_run("listening", ListeningSettings.current().base)
     return run_listening(event or {}, run, artist_store(run.settings) if (event or {}).get("job") ==
                          "followed_artists" else None)

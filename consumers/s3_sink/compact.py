@@ -14,9 +14,10 @@ from aws_lambda_powertools import Logger
 
 from sori.lake import CompactionReport, LakeStorage, compact_partition, live_files
 from sori.records import TABLES
-from sori.settings import get_settings
+from sori.settings import CompactSettings, check_on_cold_start
 
 logger = Logger(service="compact")
+check_on_cold_start(CompactSettings)
 
 
 def candidates(storage: LakeStorage, tables: Iterable[str], *, dt_: str | None, today: str,
@@ -44,7 +45,7 @@ def run(storage: LakeStorage, *, table: str | None = None, dt_: str | None = Non
 
 def lambda_handler(event: Mapping[str, Any] | None, context=None) -> dict:
     event = event or {}
-    reports = run(LakeStorage.from_settings(get_settings()), table=event.get("table"), dt_=event.get("dt"),
+    reports = run(LakeStorage.from_settings(CompactSettings.current().base), table=event.get("table"), dt_=event.get("dt"),
                   today=event.get("today"), min_age_days=int(event.get("min_age_days", 1)),
                   target_rows=int(event.get("target_rows", 1_000_000)))
     logger.info("compacted", extra={"partitions": len(reports)})

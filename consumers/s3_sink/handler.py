@@ -1,6 +1,6 @@
 """S3SinkFunction: Kinesis mapping → date-partitioned parquet under ``lake/<table>/dt=…`` + Glue partitions.
 
-Thin: settings → adapters (cached per container) → the shared consumer path with the columnar decoder.
+Thin: settings (checked, :class:`sori.settings.S3SinkSettings`) → adapters (cached per container) → the shared consumer path with the columnar decoder.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from consumers.s3_sink.logic import LakeSink, decode_columnar
 from sori.consumer import consume
 from sori.dlq import DeadLetterQueue
 from sori.lake import GlueCatalog, LakeStorage
-from sori.settings import get_settings
+from sori.settings import S3SinkSettings, check_on_cold_start
 
 logger = Logger(service="s3_sink")
 copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consumers"})
+check_on_cold_start(S3SinkSettings)
 
 
 @functools.lru_cache(maxsize=4)
@@ -27,6 +28,6 @@ def _adapters(bucket: str, prefix: str, database: str, dlq_url: str,
 
 
 def lambda_handler(event, context=None):
-    s = get_settings()
+    s = S3SinkSettings.current()
     sink, dlq = _adapters(s.bucket, s.lake_prefix, s.glue_database, s.dlq_url, s.dlq_bucket)
     return consume(event, sink, dlq=dlq, decoder=decode_columnar, context=context, metrics_service="s3_sink")
