@@ -186,13 +186,22 @@ class FunctionSettings:
     function: ClassVar[str] = "function"
     required: ClassVar[tuple[str, ...]] = ()
     needs_mysql: ClassVar[bool] = False
+    #: numeric settings -> (lowest, highest) allowed, either end open (None)
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
 
     base: Settings = field(repr=False, compare=False)
 
     @classmethod
     def problems(cls, cfg: Settings) -> list[str]:
-        """Checks beyond "required and well-typed" (ranges, pairs); override and extend."""
-        return _mysql_problems(cfg, required=cls.needs_mysql)
+        """Checks beyond "required and well-typed": MySQL, :attr:`ranges`; override and extend for pairs."""
+        out = _mysql_problems(cfg, required=cls.needs_mysql)
+        for name, (lo, hi) in cls.ranges.items():
+            value = getattr(cfg, name)
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                bounds = f"between {lo} and {hi}" if lo is not None and hi is not None else \
+                    f"at least {lo}" if lo is not None else f"at most {hi}"
+                out.append(f"{env_name(name)}={value} must be {bounds}")
+        return out
 
     @classmethod
     def from_settings(cls: type[F], cfg: Settings, problems: Sequence[str] = ()) -> F:
@@ -260,16 +269,12 @@ class RelatedBuilderSettings(FunctionSettings):
     related_k: int
     related_weight_cooc: float
     related_window_days: int
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "related_k": (1, None), "related_weight_cooc": (0, 1), "related_window_days": (1, None)}
 
     @classmethod
     def problems(cls, cfg: Settings) -> list[str]:
         out = super().problems(cfg)
-        if cfg.related_k < 1:
-            out.append(f"SORI_RELATED_K={cfg.related_k} must be at least 1")
-        if not 0.0 <= cfg.related_weight_cooc <= 1.0:
-            out.append(f"SORI_RELATED_WEIGHT_COOC={cfg.related_weight_cooc} must be between 0 and 1")
-        if cfg.related_window_days < 1:
-            out.append(f"SORI_RELATED_WINDOW_DAYS={cfg.related_window_days} must be at least 1")
         if cfg.query_engine == "athena" and not cfg.athena_workgroup:
             out.append("SORI_ATHENA_WORKGROUP is required with SORI_QUERY_ENGINE=athena")
         return out
@@ -284,13 +289,9 @@ class ChatbotSettings(FunctionSettings):
     refresh_queue_url: str
     chatbot_deadline_ms: int
     spotify_budget_per_30s: int
-
-    @classmethod
-    def problems(cls, cfg: Settings) -> list[str]:
-        out = super().problems(cfg)
-        if not 0 < cfg.chatbot_deadline_ms < 5000:
-            out.append(f"SORI_CHATBOT_DEADLINE_MS={cfg.chatbot_deadline_ms} must be above 0 and below Kakao's 5000")
-        return out
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "chatbot_deadline_ms": (1, 4999),  # below Kakao's 5 s skill limit
+        "spotify_budget_per_30s": (1, None)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -302,13 +303,7 @@ class ProducerSettings(FunctionSettings):
     stream_name: str
     state_table: str
     spotify_budget_per_30s: int
-
-    @classmethod
-    def problems(cls, cfg: Settings) -> list[str]:
-        out = super().problems(cfg)
-        if cfg.spotify_budget_per_30s < 1:
-            out.append(f"SORI_SPOTIFY_BUDGET_PER_30S={cfg.spotify_budget_per_30s} must be at least 1")
-        return out
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {"spotify_budget_per_30s": (1, None)}
 
 
 @dataclass(frozen=True, kw_only=True)
