@@ -20,10 +20,10 @@ import json
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from sori.kakao import KakaoRequestError, SkillRequest, error_response, validate_response
+from sori.observability import function_logger
 from sori.settings import get_settings, secret_value
 
 from chatbot.budget import Deadline
@@ -35,7 +35,7 @@ SECRET_HEADER = "x-skill-secret"
 LAMBDA_MARGIN_S = 0.3  # keep this much of the Lambda's own timeout for shaping and returning the answer
 JSON = "application/json; charset=utf-8"
 
-logger = Logger(service="chatbot")
+logger = function_logger("chatbot")
 app = APIGatewayHttpResolver()
 
 

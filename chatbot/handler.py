@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sori.observability import observed
 from sori.settings import ChatbotSettings, check_on_cold_start
 
 from chatbot.app import app, logger
@@ -15,6 +16,6 @@ from chatbot.app import app, logger
 check_on_cold_start(ChatbotSettings)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed(logger)
 def lambda_handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

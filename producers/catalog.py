@@ -16,6 +16,7 @@ from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
+from sori.observability import observed
 from sori.settings import CatalogSettings, check_on_cold_start
 from sori.spotify.client import ApiError
 
@@ -121,7 +122,7 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
     return public(summary)
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict, context: Any) -> dict:
     run = open_run("catalog", CatalogSettings.current().base)
     return run_catalog(event or {}, run, artist_store(run.settings))

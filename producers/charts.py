@@ -18,6 +18,7 @@ from typing import Any
 from producers.logic.charts import ingest_csv, run_weekly
 from producers.runtime import Run, artist_store, logger, name_resolver, open_run, public, seed_new_artists
 from sori.charts import ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename
+from sori.observability import observed
 from sori.settings import ChartsDropSettings, ChartsSettings, check_on_cold_start
 
 CHECKPOINT = "charts#checkpoint"
@@ -43,7 +44,7 @@ def run_charts(event: dict, run: Run, store: Any, progress=None) -> dict:
                               charts=res.charts, pending_charts=res.pending, artists_seeded=seeded))
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict, context: Any) -> dict:
     run = open_run("charts", ChartsSettings.current().base)
     return run_charts(event or {}, run, artist_store(run.settings))
@@ -96,7 +97,7 @@ def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict
     return {"key": key, "error": str(err), "line": err.line}
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def s3_handler(event: dict, context: Any) -> dict:
     import boto3
 

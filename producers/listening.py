@@ -11,6 +11,7 @@ from typing import Any
 from producers.logic.listening import (Session, fetch_followed, fetch_recently_played, followed_records,
                                        play_records)
 from producers.runtime import Run, artist_store, logger, open_run, open_user, public, save_rotated_token, seed_new_artists
+from sori.observability import observed
 from sori.settings import ListeningSettings, check_on_cold_start
 from sori.spotify.client import QuotaExceeded, RateLimited
 
@@ -52,7 +53,7 @@ def run_listening(event: dict, run: Run, store: Any) -> dict:
     return public(run.summary(artists=extra.get("followed", 0), stopped=stopped, **extra))
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict, context: Any) -> dict:
     run = open_run("listening", ListeningSettings.current().base)
     return run_listening(event or {}, run, artist_store(run.settings) if (event or {}).get("job") ==

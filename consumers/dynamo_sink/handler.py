@@ -7,18 +7,16 @@ write units (2 vs 1 per item) and atomicity of the check.
 from __future__ import annotations
 
 import functools
-
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from typing import Any
 
 from consumers.dynamo_sink.logic import TopTracksSink
 from sori.consumer import consume, decode_rows
 from sori.dlq import DeadLetterQueue
+from sori.observability import function_logger, observed
 from sori.settings import DynamoSinkSettings, WriteMode, check_on_cold_start
 from sori.stores.dynamo import TopTracksStore
 
-logger = Logger(service="dynamo_sink")
-copy_config_to_registered_loggers(source_logger=logger, include={"sori", "consumers"})
+logger = function_logger("dynamo_sink")
 check_on_cold_start(DynamoSinkSettings)
 
 
@@ -27,7 +25,8 @@ def _adapters(table: str, dlq_url: str, dlq_bucket: str, mode: WriteMode) -> tup
     return TopTracksSink(TopTracksStore(table, mode=mode)), DeadLetterQueue(dlq_url, overflow_bucket=dlq_bucket)
 
 
-def lambda_handler(event, context=None):
+@observed(logger)
+def lambda_handler(event: dict, context: Any = None) -> dict:
     s = DynamoSinkSettings.current()
     sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.dlq_bucket, s.dynamo_write_mode)
     return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context, metrics_service="dynamo_sink")

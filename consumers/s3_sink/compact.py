@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-from aws_lambda_powertools import Logger
-
 from sori.lake import CompactionReport, LakeStorage, compact_partition, live_files
+from sori.observability import function_logger, observed
 from sori.records import TABLES
 from sori.settings import CompactSettings, check_on_cold_start
 
-logger = Logger(service="compact")
+logger = function_logger("compact")
 check_on_cold_start(CompactSettings)
 
 
@@ -43,7 +42,8 @@ def run(storage: LakeStorage, *, table: str | None = None, dt_: str | None = Non
             for t, d in candidates(storage, tables, dt_=dt_, today=today, min_age_days=min_age_days)]
 
 
-def lambda_handler(event: Mapping[str, Any] | None, context=None) -> dict:
+@observed(logger)
+def lambda_handler(event: Mapping[str, Any] | None, context: Any = None) -> dict:
     event = event or {}
     reports = run(LakeStorage.from_settings(CompactSettings.current().base), table=event.get("table"), dt_=event.get("dt"),
                   today=event.get("today"), min_age_days=int(event.get("min_age_days", 1)),
