@@ -40,7 +40,10 @@ integration: install
 e2e: install
 	$(BIN)/python -m pytest -q tests/e2e
 
+## make lint: ruff (rules in pyproject.toml), mypy (strict for the Lambda code), cfn-lint on the template.
 lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 
 bench: install

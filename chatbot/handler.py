@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatbot.app import app, logger
 from sori.observability import observed
 from sori.settings import ChatbotSettings, check_on_cold_start
-
-from chatbot.app import app, logger
 
 check_on_cold_start(ChatbotSettings)
 

@@ -12,7 +12,8 @@ Where no CloudWatch reads stdout — the local stack sets ``POWERTOOLS_METRICS_D
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DEFAULT_NAMESPACE = "sori"
 
@@ -29,8 +30,8 @@ def publish(counts: Mapping[str, float], *, service: str, dimensions: Mapping[st
                          service=service)
     for name, value in (dimensions or {}).items():
         m.add_dimension(name=name, value=str(value))
-    for name, value in counts.items():
-        m.add_metric(name=name, unit=MetricUnit.Count, value=float(value))
+    for metric, count in counts.items():
+        m.add_metric(name=metric, unit=MetricUnit.Count, value=float(count))
     m.flush_metrics()
     return True
 

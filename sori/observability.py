@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -37,7 +38,7 @@ from sori.metrics import publish
 if TYPE_CHECKING:  # pragma: no cover
     from aws_lambda_powertools import Tracer
 
-__all__ = ["function_logger", "observed", "publish", "tracer_for", "tracing_enabled", "PROJECT_LOGGERS"]
+__all__ = ["PROJECT_LOGGERS", "function_logger", "observed", "publish", "tracer_for", "tracing_enabled"]
 
 #: the standard-library loggers that write through the function's Powertools Logger
 PROJECT_LOGGERS = frozenset({"sori", "consumers", "producers", "chatbot"})
@@ -57,7 +58,7 @@ def tracing_enabled() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("0", "false", "n", "no", "off")
 
 
-def tracer_for(service: str) -> "Tracer | None":
+def tracer_for(service: str) -> Tracer | None:
     """A Powertools Tracer when tracing is on, else None (and no X-Ray SDK import)."""
     if not tracing_enabled():
         return None

@@ -16,10 +16,14 @@ one per function in ``template.yaml``), checked on its cold start: a required va
 that is not one, an enum value outside its choices or an inconsistent pair raise one :class:`SettingsError`
 that lists every problem, before any record or request is touched.
 
->>> DynamoSinkSettings.from_env({"SORI_DYNAMO_WRITE_MODE": "fast"})
-Traceback (most recent call last):
-...
-sori.settings.SettingsError: DynamoSinkFunction settings: SORI_DYNAMO_WRITE_MODE='fast' is not one of transact, batch; SORI_DLQ_URL is required
+>>> try:
+...     DynamoSinkSettings.from_env({"SORI_DYNAMO_WRITE_MODE": "fast"})
+... except SettingsError as e:
+...     for line in (e.scope, *e.problems):
+...         print(line)
+DynamoSinkFunction
+SORI_DYNAMO_WRITE_MODE='fast' is not one of transact, batch
+SORI_DLQ_URL is required
 
 Stdlib only (the chatbot imports it).
 """
@@ -28,8 +32,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Literal, Mapping, Sequence, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 ENV_PREFIX = "SORI_"
 
@@ -127,7 +132,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read every setting from ``env`` (default ``os.environ``); unset ones keep their defaults.
 
         Raises :class:`SettingsError` listing every value that is not a number where one is expected or not one
@@ -139,7 +144,7 @@ class Settings:
         return settings
 
     @classmethod
-    def read_env(cls, env: Mapping[str, str] | None = None) -> "tuple[Settings, list[str]]":
+    def read_env(cls, env: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
         """Like :meth:`from_env` but returns the problems instead of raising (bad values keep their defaults)."""
         env = os.environ if env is None else env
         kwargs: dict[str, Any] = {}
@@ -350,7 +355,7 @@ def get_settings() -> Settings:
 
 
 @functools.lru_cache(maxsize=32)
-def _secret_json(arn: str, region: str) -> dict:
+def _secret_json(arn: str, region: str) -> dict[str, Any]:
     import boto3  # lazy: keeps importers that never need a secret light
 
     raw = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]

@@ -1,13 +1,15 @@
 """DynamoSinkFunction: Kinesis mapping → TopTracksTable (newest record wins), poison → DynamoSinkDLQ.
 
 ``SORI_DYNAMO_WRITE_MODE`` (typed, :class:`sori.settings.DynamoSinkSettings`) picks the writer (``transact``,
-the default, or ``batch``; see ``sori.stores.dynamo``). Both keep newest-wins; they trade requests (10 vs 50 per 1,000 items) against
-write units (2 vs 1 per item) and atomicity of the check.
+the default, or ``batch``; see ``sori.stores.dynamo``). Both keep newest-wins; they trade requests (10 vs 50
+per 1,000 items) against write units (2 vs 1 per item) and atomicity of the check.
 """
 from __future__ import annotations
 
 import functools
 from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consumers.dynamo_sink.logic import TopTracksSink
 from sori.consumer import consume, decode_rows
@@ -26,7 +28,7 @@ def _adapters(table: str, dlq_url: str, dlq_bucket: str, mode: WriteMode) -> tup
 
 
 @observed(logger)
-def lambda_handler(event: dict, context: Any = None) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
     s = DynamoSinkSettings.current()
     sink, dlq = _adapters(s.top_tracks_table, s.dlq_url, s.dlq_bucket, s.dynamo_write_mode)
     return consume(event, sink, dlq=dlq, decoder=decode_rows, context=context, metrics_service="dynamo_sink")

@@ -8,7 +8,10 @@ point and to run again: see ``sori.lake.compact_partition``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sori.lake import CompactionReport, LakeStorage, compact_partition, live_files
 from sori.observability import function_logger, observed
@@ -33,7 +36,7 @@ def candidates(storage: LakeStorage, tables: Iterable[str], *, dt_: str | None, 
 
 def run(storage: LakeStorage, *, table: str | None = None, dt_: str | None = None, today: str | None = None,
         min_age_days: int = 1, target_rows: int = 1_000_000) -> list[CompactionReport]:
-    today = today or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = today or dt.datetime.now(dt.UTC).date().isoformat()
     tables = [table] if table else list(TABLES)
     unknown = set(tables) - set(TABLES)
     if unknown:
@@ -43,9 +46,10 @@ def run(storage: LakeStorage, *, table: str | None = None, dt_: str | None = Non
 
 
 @observed(logger)
-def lambda_handler(event: Mapping[str, Any] | None, context: Any = None) -> dict:
+def lambda_handler(event: Mapping[str, Any] | None, context: LambdaContext | None = None) -> dict[str, Any]:
     event = event or {}
-    reports = run(LakeStorage.from_settings(CompactSettings.current().base), table=event.get("table"), dt_=event.get("dt"),
+    storage = LakeStorage.from_settings(CompactSettings.current().base)
+    reports = run(storage, table=event.get("table"), dt_=event.get("dt"),
                   today=event.get("today"), min_age_days=int(event.get("min_age_days", 1)),
                   target_rows=int(event.get("target_rows", 1_000_000)))
     logger.info("compacted", extra={"partitions": len(reports)})

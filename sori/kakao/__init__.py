@@ -28,18 +28,37 @@ helpers), ``request``, ``builders``, ``validation``. Everything in the old modul
 
 from __future__ import annotations
 
-from sori.kakao.limits import (VERSION, MAX_OUTPUTS, MAX_QUICK_REPLIES, SIMPLE_TEXT_MAX, LABEL_MAX,
-                               LABEL_MAX_HORIZONTAL, LIST_CARD_MAX_BUTTONS, LIST_CARD_MAX_ITEMS,
-                               LIST_CARD_MAX_ITEMS_IN_CAROUSEL, CAROUSEL_MAX_ITEMS, CAROUSEL_MAX_LIST_CARDS,
-                               DEFAULT_ERROR_TEXT)
-from sori.kakao.text import text_length, fit_text, is_http_url
+from sori.kakao.builders import (
+                               Button,
+                               Carousel,
+                               Link,
+                               ListCard,
+                               ListItem,
+                               QuickReply,
+                               SimpleText,
+                               SkillResponse,
+                               error_response,
+                               simple_text_response,
+)
+from sori.kakao.limits import (
+                               CAROUSEL_MAX_ITEMS,
+                               CAROUSEL_MAX_LIST_CARDS,
+                               DEFAULT_ERROR_TEXT,
+                               LABEL_MAX,
+                               LABEL_MAX_HORIZONTAL,
+                               LIST_CARD_MAX_BUTTONS,
+                               LIST_CARD_MAX_ITEMS,
+                               LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+                               MAX_OUTPUTS,
+                               MAX_QUICK_REPLIES,
+                               SIMPLE_TEXT_MAX,
+                               VERSION,
+)
 from sori.kakao.request import KakaoRequestError, SkillRequest
-from sori.kakao.builders import (Link, Button, QuickReply, ListItem, SimpleText, ListCard, Carousel, SkillResponse,
-                                 simple_text_response, error_response)
-from sori.kakao.validation import validate_response
 
 # private text helpers the unit tests reach for by their old address (tests/unit/test_kakao.py)
-from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut  # noqa: F401
+from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut, fit_text, is_http_url, text_length  # noqa: F401
+from sori.kakao.validation import validate_response
 
 __all__ = [
     # errors

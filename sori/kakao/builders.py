@@ -5,13 +5,28 @@ labels and unusable URLs are dropped."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
-from sori.kakao.limits import (BUTTON_ACTIONS, CAROUSEL_MAX_LIST_CARDS, DEFAULT_ERROR_TEXT, LABEL_MAX,
-                               LIST_CARD_MAX_BUTTONS, LIST_CARD_MAX_ITEMS, LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
-                               LIST_ITEM_ACTIONS, LIST_ITEM_DESCRIPTION_BUDGET, LIST_ITEM_TITLE_BUDGET, MAX_OUTPUTS,
-                               MAX_QUICK_REPLIES, PLACEHOLDER, QUICK_REPLY_ACTIONS, SIMPLE_TEXT_MAX, VERSION)
+from sori.kakao.limits import (
+    BUTTON_ACTIONS,
+    CAROUSEL_MAX_LIST_CARDS,
+    DEFAULT_ERROR_TEXT,
+    LABEL_MAX,
+    LIST_CARD_MAX_BUTTONS,
+    LIST_CARD_MAX_ITEMS,
+    LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+    LIST_ITEM_ACTIONS,
+    LIST_ITEM_DESCRIPTION_BUDGET,
+    LIST_ITEM_TITLE_BUDGET,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    PLACEHOLDER,
+    QUICK_REPLY_ACTIONS,
+    SIMPLE_TEXT_MAX,
+    VERSION,
+)
 from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url
 
 

@@ -16,8 +16,9 @@ collections is not similar to everyone), computed with scipy.sparse.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,8 +32,8 @@ class Cooccurrence:
     """Rows follow ``artist_ids`` (the caller's order); ``matrix`` rows are L2-normalised weighted memberships."""
 
     artist_ids: np.ndarray  # object (n,)
-    matrix: "sp.csr_matrix"  # (n artists, m collections), float64
-    binary: "sp.csr_matrix"  # (n, m) 0/1 membership
+    matrix: sp.csr_matrix  # (n artists, m collections), float64
+    binary: sp.csr_matrix  # (n, m) 0/1 membership
     collection_ids: np.ndarray  # object (m,)
     collection_kinds: np.ndarray  # object (m,)
     collection_names: np.ndarray  # object (m,)
@@ -90,7 +91,7 @@ def top_k_per_row(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     return idx, out
 
 
-def build_cooccurrence(members: "pd.DataFrame", artist_ids: Sequence[str], *,
+def build_cooccurrence(members: pd.DataFrame, artist_ids: Sequence[str], *,
                        kinds: Iterable[str] | None = None, min_size: int = 2,
                        max_size: int | None = None) -> Cooccurrence:
     """Weighted artist × collection matrix over ``artist_ids`` (members of other artists are ignored).

@@ -22,8 +22,8 @@ without an audio profile (no features yet) by co-occurrence alone.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -136,7 +136,7 @@ def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None
     pa, pb = prow[rows], prow[cols]
     feats: list[list[str]] = [[] for _ in range(len(rows))]
     have = np.flatnonzero((pa >= 0) & (pb >= 0))
-    for i, names in zip(have.tolist(), closest_features(profiles, pa[have], pb[have])):
+    for i, names in zip(have.tolist(), closest_features(profiles, pa[have], pb[have]), strict=True):
         feats[i] = names
     shared = cooc.shared(rows, cols) if cooc is not None else [[] for _ in rows]
     counts = cooc.shared_count(rows, cols) if cooc is not None else np.zeros(len(rows), int)

@@ -305,5 +305,5 @@ def brute_knn(points, k: int = 10, *, queries: np.ndarray | None = None, block: 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     """Share of true neighbours found (rows aligned; order ignored)."""
-    hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist()))
+    hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist(), strict=True))
     return hits / truth.size

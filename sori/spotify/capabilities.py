@@ -15,9 +15,11 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sori.spotify.client import ApiError
 
@@ -98,8 +100,6 @@ class Capabilities:
         for name, fn in probes.items():
             if name in self.known:
                 continue
-            try:
+            with contextlib.suppress(Unavailable):
                 self.attempt(name, fn)
-            except Unavailable:
-                pass
         return self.as_dict()

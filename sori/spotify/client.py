@@ -23,7 +23,8 @@ import threading
 import time
 import warnings
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import spotipy

@@ -24,15 +24,23 @@ No boto3 here; only HTTP through :mod:`sori.spotify.client` (budgeted, retried).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import TypeVar
 
 import requests
 
 from sori.spotify.capabilities import Capabilities, Unavailable
-from sori.spotify.client import (ApiError, QuotaExceeded, RateLimited, ReccoBeats, Retrier, SpotifyClient,
-                                 retry_after_seconds)
+from sori.spotify.client import (
+    ApiError,
+    QuotaExceeded,
+    RateLimited,
+    ReccoBeats,
+    Retrier,
+    SpotifyClient,
+    retry_after_seconds,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -193,7 +201,7 @@ class Sources:
                 except Unavailable:
                     rest.extend(batch)
                     continue
-                for tid, obj in zip(batch, resp or []):
+                for tid, obj in zip(batch, resp or [], strict=False):
                     if obj:
                         out[tid] = Features(tid, features_from(obj), "spotify")
                     else:
@@ -218,7 +226,7 @@ class Sources:
                 return {}
         missing = []
         for batch, found in zip(chunks(ids, ReccoBeats.MAX_IDS), map_concurrent(
-                one, list(chunks(ids, ReccoBeats.MAX_IDS)), self.workers)):
+                one, list(chunks(ids, ReccoBeats.MAX_IDS)), self.workers), strict=True):
             for tid in batch:
                 if tid in found:
                     out[tid] = Features(tid, features_from(found[tid]), "reccobeats")
@@ -274,7 +282,7 @@ class Sources:
             except Unavailable:
                 single.extend(batch)
                 continue
-            for tid, t in zip(batch, (resp or {}).get("tracks") or []):
+            for tid, t in zip(batch, (resp or {}).get("tracks") or [], strict=False):
                 self._track_artists[tid] = list((t or {}).get("artists") or [])
         if single and names and resolve:
             left = []

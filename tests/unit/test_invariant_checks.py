@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_chatbot_fakes import FakeBackend, skill_payload
 
 from chatbot import service
 from chatbot.budget import Deadline
 from chatbot.resolve import Resolution
 from sori.kakao import SkillRequest, validate_response
-from test_chatbot_fakes import FakeBackend, skill_payload
 
 
 def test_an_artist_resolution_without_a_candidate_searches_instead_of_failing(monkeypatch):

@@ -4,8 +4,18 @@ from __future__ import annotations
 import pytest
 
 from local.provision import load_template
-from sori.settings import (FUNCTION_SETTINGS, ChatbotSettings, DynamoSinkSettings, RelatedBuilderSettings,
-                           S3SinkSettings, Settings, SettingsError, check_on_cold_start, env_name, get_settings)
+from sori.settings import (
+    FUNCTION_SETTINGS,
+    ChatbotSettings,
+    DynamoSinkSettings,
+    RelatedBuilderSettings,
+    S3SinkSettings,
+    Settings,
+    SettingsError,
+    check_on_cold_start,
+    env_name,
+    get_settings,
+)
 
 DYNAMO_OK = {"SORI_TOP_TRACKS_TABLE": "tt", "SORI_DLQ_URL": "https://sqs.example/dlq"}
 
