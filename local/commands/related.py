@@ -59,6 +59,67 @@ def catalog_frames(catalog=None, top: int = 10):
             pd.DataFrame(genres, columns=["artist_id", "collection_id", "genre"]))
 
 
+def catalog_sources(catalog=None, *, weeks: int = 12, session_days: int = 60,
+                    end_ms: int = 1_795_000_000_000) -> dict:
+    """Every "put together" source the emulator serves, in the shape of ``related_collections.sql`` rows,
+    plus artist genres and popularity — what the lake holds after a full extended-mode run, without a stack.
+
+    ``playlist``: the catalog's public playlists (every credited artist of each track); ``collab``: tracks
+    credited to several catalog artists; ``chart``: each country's weekly Top 50 over ``weeks`` weeks (one
+    collection per country-week, so an artist's rows are its country × week fingerprint); ``session``: the
+    listening user's plays over ``session_days`` days, split at 30-minute gaps.
+    Returns ``{"tracks", "members", "genres", "popularity", "labels"}`` (labels: majority playlist genre, for
+    the diagnostic only).
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from local.emulator import Charts, Listener, load_catalog
+    from sori.related.evaluate import majority_labels
+
+    cat = catalog or load_catalog()
+    tracks, _, genre_rows = catalog_frames(cat)
+    rows: list[tuple] = []
+
+    def add(kind: str, cid: str, name: str, tids) -> None:
+        for tid in tids:
+            for a in cat.credited_artists(tid):
+                rows.append((kind, cid, a.id, name))
+
+    for p in cat.playlists.values():
+        add("playlist", p.id, p.name, p.track_ids)
+    for t in cat.tracks.values():
+        credited = cat.credited_artists(t)
+        if len(credited) > 1:
+            add("collab", t.id, t.name, [t.id])
+    charts = Charts(cat)
+    day = dt.datetime.fromtimestamp(end_ms / 1000, dt.timezone.utc).date()
+    for d in charts.defs.values():
+        if d.country == "global":
+            continue
+        for w in range(weeks):
+            wk = charts.week_index(day) - w
+            add("chart", f"{d.chart_id}:{wk}", f"{d.name} {charts._week_monday(wk)}", charts.ranking(d.country, wk, 50))
+    listener = Listener(cat)
+    gap, sid, last = 30 * 60 * 1000, None, 0
+    from local.emulator import SLOT_MS
+
+    for slot in range(end_ms // SLOT_MS - session_days * 12, end_ms // SLOT_MS):
+        for ms, tid, _ in listener.session(slot):
+            if sid is None or ms - last > gap:
+                sid = f"sori-listener:{ms}"
+            last = ms
+            add("session", sid, "", [tid])
+    members = pd.DataFrame(rows, columns=["kind", "collection_id", "artist_id", "collection_name"])
+    members = members.drop_duplicates(["kind", "collection_id", "artist_id"]).reset_index(drop=True)
+    genres = pd.DataFrame([(a.id, g) for a in cat.artists.values() for g in a.genres],
+                          columns=["artist_id", "genre"])
+    return {"tracks": tracks, "members": members, "genres": genres,
+            "popularity": {a.id: a.popularity for a in cat.artists.values()},
+            "labels": majority_labels(genre_rows)}
+
+
 def _use_stack() -> dict:
     from local.stack import apply_env, load_stack
 

@@ -49,11 +49,21 @@ class Cooccurrence:
             return np.zeros(0)
         return np.asarray(self.matrix[a].multiply(self.matrix[b]).sum(axis=1)).ravel()
 
-    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` most co-occurring other artists of every artist: (idx (n, k) with -1 pads, similarity)."""
-        sim = (self.matrix @ self.matrix.T).tocoo()
-        keep = (sim.row != sim.col) & (sim.data > 0)
-        return top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], self.matrix.shape[0], k)
+    def top_k(self, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most co-occurring other artists of every artist: (idx (n, k) with -1 pads, similarity).
+
+        Rows are done ``block`` at a time, so a collection shared by thousands of artists (a genre) never
+        needs the whole n × n product in memory."""
+        n = self.matrix.shape[0]
+        idx = np.full((n, k), -1, np.int64)
+        out = np.zeros((n, k))
+        t = self.matrix.T.tocsr()
+        for s in range(0, n, block):
+            sim = (self.matrix[s:s + block] @ t).tocoo()
+            keep = (sim.row + s != sim.col) & (sim.data > 0)
+            bi, bo = top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], sim.shape[0], k)
+            idx[s:s + block], out[s:s + block] = bi, bo
+        return idx, out
 
     def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict]]:
         """For each pair, up to ``n`` collections both artists are in, rarest (most telling) first."""
