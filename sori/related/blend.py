@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SOURCES: tuple[str, ...] = ("playlist", "collab", "chart", "session")
 LISTENER_KINDS: tuple[str, ...] = ("playlist", "session")
 FEATURES: tuple[str, ...] = SOURCES + ("audio", "genre", "prior")
+#: What an artist with no shared playlist, chart or session is matched by. No ``prior``: that such an artist's
+#: neighbours in held-out playlists are as collection-less as itself is an artefact of the split, not taste.
+SOUND_FEATURES: tuple[str, ...] = ("collab", "audio", "genre")
 
 
 def bucket(collection_id: str, salt: str) -> float:
@@ -219,14 +222,24 @@ def _pair_gain(gains, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Weights:
-    """Fitted blend weights (``FEATURES`` order) and bias, with how they were measured."""
+    """Fitted blend weights (``FEATURES`` order) and bias, with how they were measured. ``sound`` is the set
+    fitted on seeds with no shared playlist, chart or session (matched by sound, genres and collaborations)."""
 
     w: np.ndarray
     bias: float
     info: dict
+    sound: np.ndarray | None = None
 
     def as_dict(self) -> dict:
-        return {f: round(float(v), 4) for f, v in zip(FEATURES, self.w)}
+        out = {f: round(float(v), 4) for f, v in zip(FEATURES, self.w)}
+        if self.sound is not None:
+            out["sound"] = {f: round(float(v), 4) for f, v in zip(FEATURES, self.sound) if v}
+        return out
+
+    def for_rows(self, has_collection: np.ndarray) -> np.ndarray:
+        """(len(rows), F): each row's weight vector by its seed's mode."""
+        sound = self.w if self.sound is None else self.sound
+        return np.where(has_collection[:, None], self.w[None, :], sound[None, :])
 
 
 def learn_weights(members: "pd.DataFrame", audio: Audio, genres: "pd.DataFrame | None", universe: Sequence[str],
@@ -255,11 +268,17 @@ def learn_weights(members: "pd.DataFrame", audio: Audio, genres: "pd.DataFrame |
         w[FEATURES.index("audio")], w[FEATURES.index("genre")] = 1.0, 1.0
         return Weights(w, 0.0, {**info, "fallback": "no held-out pairs"})
     sw = np.where(y > 0, g / g[y > 0].mean(), 1.0)
-    full = fit_logistic(X, y, sw)
-    w = full[:-1]
+    w = fit_logistic(X, y, sw)[:-1]
     for f in drop:
         w[FEATURES.index(f)] = 0.0
-    return Weights(w, float(full[-1]), info)
+    sound, coll = None, sig.has_collection()[rows]
+    if y[~coll].sum() >= 20 and (1 - y[~coll]).sum() >= 20:
+        cols_sound = [FEATURES.index(f) for f in SOUND_FEATURES if f not in drop]
+        fit = fit_logistic(X[~coll][:, cols_sound], y[~coll], sw[~coll])
+        sound = np.zeros(len(FEATURES))
+        sound[cols_sound] = fit[:-1]
+        info["sound_pairs"] = int((~coll).sum())
+    return Weights(w, 0.0, info, sound)
 
 
 def rank_blend(sig: Signals, weights: Weights, *, k: int = 10, candidates: int = 50,
@@ -270,7 +289,7 @@ def rank_blend(sig: Signals, weights: Weights, *, k: int = 10, candidates: int =
     X = features(sig, rows, cols)
     for f in drop:
         X[:, FEATURES.index(f)] = 0.0
-    score = X.astype(np.float64) @ weights.w
+    score = (X.astype(np.float64) * weights.for_rows(sig.has_collection()[rows])).sum(1)
     idx, top = top_k_per_row(rows, cols, score, n, k)
     feats = np.zeros((n, k, len(FEATURES)), np.float32)
     keys = rows * n + cols  # sorted (candidate_pairs returns them sorted by row, then col)
