@@ -73,6 +73,7 @@ class Settings:
     related_k: int = 10
     related_weight_cooc: float = 0.7  # hybrid = w * co-occurrence + (1 - w) * audio
     related_window_days: int = 90
+    related_score: bool = True  # the build also scores its recipe on held-out listener collections
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,6 +91,8 @@ class Settings:
                 continue
             if f.type in ("int", int):
                 kwargs[f.name] = _int(raw, f.default)  # type: ignore[arg-type]
+            elif f.type in ("bool", bool):
+                kwargs[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("float", float):
                 kwargs[f.name] = _float(raw, f.default)  # type: ignore[arg-type]
             else:

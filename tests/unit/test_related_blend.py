@@ -44,13 +44,14 @@ def test_hold_out_keeps_collections_whole_and_spares_charts():
 def test_learned_weights_prefer_playlists_over_noise_audio_and_beat_audio():
     artists, tracks, members = _world()
     audio = build_audio(tracks)
-    w = learn_weights(members, audio, None, artists, share=0.3)
+    w = learn_weights(members, audio, None, artists, share=0.3, min_held_out=0)
+    assert w.info["from"] == "lake"
     assert w.w[FEATURES.index("playlist")] > max(w.w[FEATURES.index("audio")], 0)
     kept, held = hold_out(members, 0.25, "eval")
     sig = build_signals(kept, audio, None, artists)
     gains = judgments(held, sig.artist_ids)
     seeds = np.flatnonzero(np.asarray(gains.getnnz(axis=1) > 0))
-    ranking, _ = rank_blend(sig, learn_weights(kept, audio, None, artists), k=5)
+    ranking, _ = rank_blend(sig, learn_weights(kept, audio, None, artists, min_held_out=0), k=5)
     same_group = np.mean([artists[j].split("_")[0] == artists[i].split("_")[0]
                           for i in range(len(artists)) for j in ranking.idx[i] if j >= 0])
     assert same_group > 0.9
@@ -63,3 +64,9 @@ def test_judgments_weigh_rare_collections_more():
                      columns=["kind", "collection_id", "artist_id", "collection_name"])
     g = judgments(m, list("abcdefgh"))
     assert g[0, 1] > g[0, 2] > 0 and g[0, 0] == 0
+
+
+def test_too_few_held_out_collections_use_the_shipped_weights():
+    artists, tracks, members = _world(playlists=12)
+    w = learn_weights(members, build_audio(tracks), None, artists)
+    assert w.info["from"].startswith("shipped") and w.w[FEATURES.index("playlist")] > 0
