@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import requests
 
@@ -313,6 +313,33 @@ class Sources:
                     tracks.append(t)
             page = api.next("playlist-items", page)
         return tracks
+
+    def find_playlists(self, queries: Iterable[str], limit: int = 50) -> list[dict]:
+        """Playlist objects found by ``search type=playlist`` for each query, deduplicated, in discovery order."""
+        seen: dict[str, dict] = {}
+        for q in dict.fromkeys(x for x in queries if x):
+            page = self.api.call("search", self.api.sp.search, q, limit=limit, type="playlist")
+            for p in ((page or {}).get("playlists") or {}).get("items") or []:
+                if p and p.get("id") and p["id"] not in seen:
+                    seen[p["id"]] = p
+        return list(seen.values())
+
+    def public_playlists(self, playlists: Iterable[Mapping[str, Any]]) -> Iterator[tuple[dict, list[dict]]]:
+        """Public playlists (``{"id", "name"?}``) with their tracks, one at a time. Stops at once when this app
+        may not read other users' playlist items (development mode: ``collections→own-playlists``)."""
+        for p in playlists:
+            def fetch(pid=p["id"]):
+                return self.api.call("playlist-items", self.api.sp.playlist_items, pid, limit=100)
+            try:
+                first = self.caps.attempt("playlist_items", fetch)
+            except Unavailable:
+                self.fallbacks.note("collections→own-playlists")
+                return
+            except ApiError as e:
+                if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in (400, 404):
+                    raise
+                continue  # a listed playlist that is gone
+            yield dict(p), self._collect_items(first)
 
     def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict, list[dict]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
