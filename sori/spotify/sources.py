@@ -330,16 +330,23 @@ class Sources:
         for p in playlists:
             def fetch(pid=p["id"]):
                 return self.api.call("playlist-items", self.api.sp.playlist_items, pid, limit=100)
-            try:
-                first = self.caps.attempt("playlist_items", fetch)
-            except Unavailable:
-                self.fallbacks.note("collections→own-playlists")
+            first, refused = self._first_page(fetch, gated=True, gone=(400, 404))
+            if refused:
                 return
-            except ApiError as e:
-                if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in (400, 404):
-                    raise
-                continue  # a listed playlist that is gone
-            yield dict(p), self._collect_items(first)
+            if first is not None:  # else a listed playlist that is gone
+                yield dict(p), self._collect_items(first)
+
+    def _first_page(self, fetch: Callable[[], dict], *, gated: bool, gone: tuple[int, ...]) -> tuple[dict | None, bool]:
+        """(first items page or None when the playlist is gone, whether this app may not read such items)."""
+        try:
+            return (self.caps.attempt("playlist_items", fetch) if gated else fetch()), False
+        except Unavailable:
+            self.fallbacks.note("collections→own-playlists")
+            return None, True
+        except ApiError as e:
+            if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in gone:
+                raise
+            return None, False
 
     def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict, list[dict]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
@@ -355,14 +362,7 @@ class Sources:
 
             def fetch(pid=p["id"]):
                 return user.call("playlist-items", user.sp.playlist_items, pid, limit=100)
-            try:
-                first = fetch() if own else self.caps.attempt("playlist_items", fetch)
-            except Unavailable:
-                self.fallbacks.note("collections→own-playlists")
-                continue
-            except ApiError as e:
-                if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in (403, 404):
-                    raise
-                continue
-            out.append((p, self._collect_items(first, user)))
+            first, _ = self._first_page(fetch, gated=not own, gone=(403, 404))
+            if first is not None:
+                out.append((p, self._collect_items(first, user)))
         return out
