@@ -3,7 +3,7 @@
     sori run related                     # lake → profiles + co-occurrence → RDS (a new generation), on the stack
     sori related export [--format csv]   # the current generation: artist,related,rank,score (with names)
     sori related show NAME               # one artist's related list with the reasons
-    sori eval related [--source catalog|lake] [--k 10] [--weight 0.7]   # quality figures as one JSON line
+    sori eval related [--source catalog|lake] [--k 10]   # listener-judgment figures as one JSON line
 
 ``sori eval related`` needs no stack with ``--source catalog`` (the default): it builds the same frames the
 lake queries return straight from the emulator's catalog (each artist's top 10 tracks by popularity, one
@@ -188,6 +188,28 @@ def show(name: str, url: Optional[str] = typer.Option(None, help="mysql://… (d
                          ensure_ascii=False))
 
 
+def print_top(names, *, url: str | None = None, console=None, lang: str = "en") -> dict:
+    """Each named artist's current top-10 with its reason line (KR and EN); returns ``{name: [(related,
+    ko, en)]}``."""
+    from sori.related.reasons import render
+    from sori.stores.mysql import ArtistStore, RelatedStore
+    from sori.text import normalize
+
+    out: dict = {}
+    with closing(_connect(url)) as conn:
+        for name in names:
+            hits = ArtistStore(conn).find_by_name_norm(normalize(name))
+            rel = RelatedStore(conn).current(hits[0]["id"]) if hits else []
+            out[name] = [(r["name"] or r["related_id"], render(r["reason"], "ko"), render(r["reason"], "en"))
+                         for r in rel[:10]]
+            conn.rollback()
+    for name, rows in out.items():
+        lines = [f"{i}. {n} — {en} / {ko}" for i, (n, ko, en) in enumerate(rows, 1)]
+        text = f"{name}:\n  " + "\n  ".join(lines or ["(no related artists)"])
+        (console.print(text) if console else print(text))
+    return out
+
+
 def _connect(url: str | None):
     """A connection of its own (closed by the caller): ``url``, else ``SORI_MYSQL_URL``, else the stack's."""
     import os
@@ -202,25 +224,28 @@ def _connect(url: str | None):
 
 @eval_app.command("related")
 def eval_related(source: str = typer.Option("catalog", help="catalog (no stack needed) | lake (running stack)"),
-                 k: int = typer.Option(10, help="Related artists per artist."),
-                 weight: Optional[float] = typer.Option(None, help="Co-occurrence weight (default: settings).")) -> None:
-    """Genre agreement p@k of random, classic, audio-only and hybrid related lists, as one JSON line."""
-    from sori.related.evaluate import evaluate
+                 k: int = typer.Option(10, help="Related artists per artist.")) -> None:
+    """Listener-judgment p@k / nDCG@k (held-out playlists and sessions) of random, audio, each source and the
+    learned blend, as one JSON line; genre agreement only as a labelled diagnostic."""
+    from sori.related.listeners import evaluate_blend
     from sori.settings import get_settings
 
-    tracks, members, genre_rows = catalog_frames()
-    if source == "lake":
+    if source == "catalog":
+        src = catalog_sources()
+        tracks, members, genres = src["tracks"], src["members"], src["genres"]
+        extra = {"popularity": src["popularity"], "labels": src["labels"]}
+    elif source == "lake":
         _use_stack()
-        from consumers.related_builder.build import load_frames
+        from consumers.related_builder.build import load_frames, load_genres
         from sori.query import engine_for
 
         get_settings.cache_clear()
-        tracks, lake_members, _ = load_frames(engine_for(get_settings()), get_settings())
-        members = lake_members[lake_members["kind"] == "playlist"] if len(lake_members) else members
-    elif source != "catalog":
+        engine = engine_for(get_settings())
+        tracks, members, _ = load_frames(engine, get_settings())
+        genres, extra = load_genres(engine, get_settings()), {}
+    else:
         raise typer.BadParameter("source must be catalog or lake")
-    w = get_settings().related_weight_cooc if weight is None else weight
-    result = evaluate(tracks, members, genre_rows, k=k, weight=w)
+    result = evaluate_blend(tracks, members, genres, k=k, **extra)
     result["source"] = source
     print(json.dumps(result))
 
