@@ -33,6 +33,28 @@ def _contributions(weights: Weights, has_collection: bool, x: np.ndarray) -> dic
     return {f: float(w[j] * x[j]) for j, f in enumerate(FEATURES) if f != "prior"}
 
 
+def choose_parts(mode: str, telling: list[str], *, collab: bool, playlists: int, sessions: int,
+                 sound: bool, most: int = 3) -> list[str]:
+    """Which parts a reason tells, in order: what listeners did together first (a shared credit, shared
+    playlists or sessions: facts, when their signal counted at all), then a chart fingerprint or the sound
+    only where they carried the score (or, by sound, for an artist with no collection), and the shared
+    genres only when there is little else to say.
+
+    >>> choose_parts("blend", ["genre", "chart"], collab=False, playlists=12, sessions=0, sound=True)
+    ['playlist', 'chart']
+    >>> choose_parts("sound", ["genre"], collab=False, playlists=0, sessions=0, sound=True)
+    ['audio', 'genre']
+    """
+    parts = [p for p, ok in (("collab", collab), ("playlist", playlists > 0), ("session", sessions > 0)) if ok]
+    if "chart" in telling:
+        parts.append("chart")
+    if sound and ("audio" in telling or mode == "sound"):
+        parts.append("audio")
+    if "genre" in telling and len(parts) < 2:
+        parts.append("genre")
+    return parts[:most]
+
+
 def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weights) -> Iterator[dict]:
     """``RelatedStore.write_generation`` rows, each with a ``v`` 2 reason: the parts that carried the score
     (:func:`sori.related.reasons.telling_parts`) and the facts behind them."""
@@ -57,11 +79,9 @@ def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weig
     ids = sig.artist_ids
     for i in range(len(rows)):
         mode = "blend" if coll[rows[i]] else "sound"
-        parts = telling_parts(_contributions(weights, bool(coll[rows[i]]), x[i]))
-        if collabs[i] and "collab" not in parts:
-            parts.append("collab")  # a shared credit is always a fact worth telling
-        if mode == "sound" and "audio" not in parts and feat_names[i]:
-            parts.append("audio")
+        parts = choose_parts(mode, telling_parts(_contributions(weights, bool(coll[rows[i]]), x[i])),
+                             collab=bool(collabs[i]), playlists=int(counts["playlist"][i]),
+                             sessions=int(counts["session"][i]), sound=bool(feat_names[i]))
         reason: dict = {"v": 2, "mode": mode, "parts": parts}
         for kind in ("playlist", "session"):
             if counts[kind][i]:
