@@ -28,6 +28,22 @@ SOURCE_ORIGIN = {"playlist": "public playlists (development mode reads only the 
 _DATE = re.compile(r"\s+\d{4}-\d{2}-\d{2}$|\s+\d+$")
 
 
+#: Fewer playlists than this: the public ones are missing (development mode reads only the user's own).
+FEW_PLAYLISTS = 20
+
+
+def missing_sources(kinds: dict[str, int]) -> dict[str, str]:
+    """The sources a build lacks (none of their collections), and public playlists when only a handful came.
+
+    >>> missing_sources({"playlist": 6, "collab": 10, "chart": 62, "session": 9, "genre": 25})
+    {'playlist': "public playlists (development mode reads only the app user's own): 6 playlists in all"}
+    """
+    out = {kind: SOURCE_ORIGIN[kind] for kind, n in kinds.items() if n == 0}
+    if 0 < kinds.get("playlist", 0) < FEW_PLAYLISTS:
+        out["playlist"] = f"{SOURCE_ORIGIN['playlist']}: {kinds['playlist']} playlists in all"
+    return out
+
+
 def _contributions(weights: Weights, has_collection: bool, x: np.ndarray) -> dict[str, float]:
     w = weights.w if has_collection or weights.sound is None else weights.sound
     return {f: float(w[j] * x[j]) for j, f in enumerate(FEATURES) if f != "prior"}
@@ -118,7 +134,7 @@ def build_served(tracks: "pd.DataFrame", members: "pd.DataFrame", genres: "pd.Da
     kinds["genre"] = int(len(sig.genre.collection_ids))
     coll = sig.has_collection()
     summary = {"artists": int(len(universe)), "profiled": int(len(audio.profiles)), "collections": kinds,
-               "missing_sources": {kind: SOURCE_ORIGIN[kind] for kind, n in kinds.items() if n == 0},
+               "missing_sources": missing_sources(kinds),
                "modes": {"blend": int(coll.sum()), "sound": int((~coll).sum())},
                "weights": weights.as_dict(), "fit": weights.info, "seconds_rank": round(t1 - t0, 2)}
     if score:

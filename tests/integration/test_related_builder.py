@@ -87,7 +87,7 @@ def test_build_publishes_a_generation_from_the_lake(stack):
     assert summary["artists"] == n_artists and summary["profiled"] == n_artists
     assert summary["pairs"] == n_artists * 5
     assert summary["modes"]["blend"] > 0.9 * n_artists
-    assert set(summary["missing_sources"]) == {"collab", "chart", "session", "genre"}  # playlists only here
+    assert set(summary["missing_sources"]) == {"playlist", "collab", "chart", "session", "genre"}  # 12 playlists only
     assert set(summary["weights"]) >= {"playlist", "audio", "genre", "prior"}
     assert summary["collections"]["playlist"] == 12 and "listener_judgments" in summary
     reader = _fresh_reader(settings.mysql_url)
