@@ -150,7 +150,7 @@ def test_development_mode_rules(emu, catalog):
         f"/v1/artists/{bts.id}/related-artists": 404, f"/v1/artists/{bts.id}/top-tracks": 403,
         f"/v1/artists?ids={bts.id}": 403, f"/v1/tracks?ids={tid}": 403,
         f"/v1/recommendations?seed_artists={bts.id}": 404,
-        "/v1/playlists/37i9dQZEVXbToaw67IA8so": 404,          # editorial Top 50
+        "/v1/playlists/37i9dQZEVXbNxXF4SkHj9F": 404,          # editorial Top 50
     }
     for path, status in expect.items():
         r = get(emu, path, tok=tok)
@@ -198,13 +198,13 @@ def test_playlist_items_paging(emu, catalog):
 
 def test_top50_chart_playlist(emu, catalog):
     sp = client(emu)
-    pl = sp.playlist("37i9dQZEVXbToaw67IA8so")          # Top 50 - South Korea
+    pl = sp.playlist("37i9dQZEVXbNxXF4SkHj9F")          # Top 50 - South Korea
     assert pl["name"] == "Top 50 - South Korea" and pl["owner"]["id"] == "spotify"
     ids = [it["track"]["id"] for it in pl["tracks"]["items"]]
     assert len(ids) == 50 == len(set(ids)) and all(i in catalog.tracks for i in ids)
     korean = sum(catalog.is_korean(catalog.tracks[i].artist_id) for i in ids)
     assert korean >= 10                                   # KR leans on the K-pop acts
-    again = sp.playlist_items("37i9dQZEVXbToaw67IA8so")
+    again = sp.playlist_items("37i9dQZEVXbNxXF4SkHj9F")
     assert [it["track"]["id"] for it in again["items"]] == ids          # deterministic within a week
 
 
