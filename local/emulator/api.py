@@ -238,7 +238,8 @@ class SpotifyApi:
         if kind == "user":
             out["scope"] = form.get("scope") or ("user-read-recently-played user-follow-read "
                                                  "playlist-read-private")
-            if grant == "authorization_code":  # a refresh keeps its token, as usually on the real service
+            if grant == "authorization_code" or self.config()["rotate_refresh_token"]:
+                # a refresh keeps its token unless configured to rotate (the real service may do either)
                 out["refresh_token"] = "EMUrt." + secrets.token_urlsafe(32)
         return out
 
