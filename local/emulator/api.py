@@ -436,7 +436,15 @@ class SpotifyApi:
                 "href": self._href("episode", eid), "id": eid, "images": [], "is_externally_hosted": False,
                 "is_playable": True, "language": "ko", "languages": ["ko"], "name": "sori talk",
                 "release_date": "2026-01-05", "release_date_precision": "day", "type": "episode",
-                "uri": f"spotify:episode:{eid}"}
+                "uri": f"spotify:episode:{eid}", "show": self._show(eid)}
+
+    def _show(self, eid: str) -> dict:
+        sid = eid[::-1]
+        return {"available_markets": [], "copyrights": [], "description": "sori talk", "explicit": False,
+                "external_urls": {"spotify": f"https://open.spotify.com/show/{sid}"}, "href": self._href("show", sid),
+                "id": sid, "images": [], "is_externally_hosted": False, "languages": ["ko"],
+                "media_type": "audio", "name": "sori talk", "publisher": "sori", "total_episodes": 1,
+                "type": "show", "uri": f"spotify:show:{sid}"}
 
     @staticmethod
     def _local_file(pid: str) -> dict:
