@@ -101,7 +101,7 @@ class Capabilities:
             if name in self.known:
                 continue
             try:
-                self.attempt(name, fn, known_id=True)
+                self.attempt(name, fn, known_id=name == "editorial_playlists")  # the Global Top 50 exists
             except Unavailable:
                 pass
         return self.as_dict()

@@ -4,13 +4,18 @@
 data               first choice                                fallback (name recorded in ``fallbacks_used``)
 =================  ==========================================  ===============================================
 artist objects     ``GET /artists?ids=`` (50 per call)         ``artists→search`` (artist objects from the
-                                                               top-tracks search, no extra call)
+                                                               top-tracks search, no extra call), then
+                                                               ``artists→single-artist`` (``GET /artists/{id}``)
+                                                               when the 10 results miss the artist
 top tracks         ``GET /artists/{id}/top-tracks``            ``top_tracks→search``: ``type=artist,track``,
                                                                ``artist:"NAME"``, limit 10, kept if by the id
 audio features     ``GET /audio-features?ids=`` (100/call)     ``audio_features→reccobeats`` (40/call), then
                                                                ``audio_features→missing`` (recorded, not faked)
 chart tracks       editorial "Top 50" playlist items           ``charts→csv`` (charts.spotify.com weekly CSV),
-                                                               else ``charts→awaiting-drop`` (S3 landing drop)
+                   (rank = the item's playlist position)       else ``charts→awaiting-drop`` (S3 landing drop);
+                                                               one id answering 404 while the Global Top 50
+                                                               reads: ``charts→unknown-playlist-id`` (that
+                                                               chart only)
 track → artists    ``GET /tracks?ids=`` (50/call)              ``track_artists→single-track``
 collections        the user's playlists (owned or followed)    ``collections→own-playlists``
 =================  ==========================================  ===============================================
