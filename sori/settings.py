@@ -109,6 +109,8 @@ class Settings:
     mysql_port: int = 3306
     mysql_database: str = "sori"
     mysql_secret_arn: str = ""
+    #: CA bundle that verifies the RDS server certificate ("" = the bundled sori/certs/rds-global-bundle.pem)
+    mysql_ssl_ca: str = ""
 
     # --- Spotify ---
     spotify_api_url: str = "https://api.spotify.com/v1/"
