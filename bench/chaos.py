@@ -15,8 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from local.chaos import ChaosConfig  # noqa: E402
-from local.commands.chaos import run_quietly  # noqa: E402
+from local.chaos import ChaosConfig
+from local.commands.chaos import run_quietly
 
 
 def main() -> int:
@@ -29,7 +29,8 @@ def main() -> int:
     out = {**r.summary(), "records_per_s": round(r.produced / r.seconds, 1),
            "put_failed_entries": f["put_records"]["failed_entries"],
            "put_throttled_calls": f["put_records"]["throttled_calls"],
-           "consumer_invocations": sum(v["invocations"] for k, v in f["consumer_crashes"].items() if isinstance(v, dict)),
+           "consumer_invocations": sum(v["invocations"] for v in f["consumer_crashes"].values()
+                                       if isinstance(v, dict)),
            "consumer_crashes": sum(v["crashes"] for k, v in f["consumer_crashes"].items() if isinstance(v, dict)),
            "runner_restarts": f["runner_kill"]["restarts"], "mysql_swap_ok": f["mysql_kill_during_swap"].get("ok"),
            "spotify_ok": f["spotify_bursts"].get("ok"),

@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 def _fuzz_module():
     spec = importlib.util.spec_from_file_location("chatbot_fuzz_strategies",
                                                   REPO / "tests" / "integration" / "test_chatbot_fuzz.py")
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

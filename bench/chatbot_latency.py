@@ -83,7 +83,7 @@ def post(url: str, secret: str, utterance: str) -> tuple[int, float, str]:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs) + 0.5) - 1))]
 
 
 def main() -> int:
@@ -99,12 +99,13 @@ def main() -> int:
     imports = cold_import_ms()
     child = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=REPO, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None and child.stdin is not None  # both are PIPEs
     try:
         info = json.loads(child.stdout.readline())
         url, secret = info["url"], info["secret"]
         first = post(url, secret, ASKS[0])
         warm = [post(url, secret, u) for u in ASKS]
-        kinds = {u: k for u, (_, _, k) in zip(ASKS, warm)}
+        kinds = {u: k for u, (_, _, k) in zip(ASKS, warm, strict=False)}
         lat: list[float] = []
         errors = 0
         lock = threading.Lock()

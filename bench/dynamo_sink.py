@@ -25,10 +25,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
-from local import moto_patches  # noqa: E402
+from local import moto_patches
 
 moto_patches.install()  # moto copies the whole table per transaction otherwise (cost only; same outcome)
 
@@ -64,7 +64,7 @@ def run(mode: str, n: int, batch: int) -> dict:
         dlq = DeadLetterQueue("unused")
         out = {}
         day3, day4 = top_tracks(n, "2026-11-23"), top_tracks(n, "2026-11-24")
-        mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(day3, day4))]  # half stale, half newer
+        mixed = [a if i % 2 else b for i, (a, b) in enumerate(zip(day3, day4, strict=False))]  # half stale, half newer
         for label, recs in (("fresh", top_tracks(n, "2026-11-22")), ("refresh", day3), ("replay", day3),
                             ("mixed", mixed)):
             calls.clear()

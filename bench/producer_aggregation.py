@@ -63,7 +63,8 @@ def main() -> None:
         report = producer.put(recs)
         floor = total / PUT_UNIT_BYTES
         one_per_call = sum(-(-(len(encode(r)) + len(partition_key(r))) // PUT_UNIT_BYTES) for r in recs)
-        print(json.dumps({"units": report.put_units, "floor": round(floor, 2), "ratio": round(report.put_units / floor, 4),
+        print(json.dumps({"units": report.put_units, "floor": round(floor, 2),
+                          "ratio": round(report.put_units / floor, 4),
                           "user_records": report.user_records, "kinesis_records": report.kinesis_records,
                           "avg_record_bytes": round(total / N, 1), "shards": len(producer.shard_map().ids),
                           "one_per_call_units": one_per_call, "put_calls": report.calls,

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sori.related.neighbours import approx_knn, brute_knn, exact_knn, recall  # noqa: E402
+from sori.related.neighbours import approx_knn, brute_knn, exact_knn, recall
 
 
 def clustered(n: int, d: int = 9, centres: int = 1000, spread: float = 0.35, seed: int = 0) -> np.ndarray:

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
 pa.set_cpu_count(1)
 pa.set_io_thread_count(1)
@@ -76,7 +76,8 @@ def timed(fn, events, repeat: int) -> tuple[float, float, int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--batch", type=int, default=85, help="Kinesis records (aggregates) per Lambda event (85 × 50 KB ≈ the 6 MB payload cap)")
+    ap.add_argument("--batch", type=int, default=85,
+                    help="Kinesis records (aggregates) per Lambda event (85 × 50 KB ≈ the 6 MB payload cap)")
     ap.add_argument("--aggregate-bytes", type=int, default=51200, help="KPL AggregationMaxSize default")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()

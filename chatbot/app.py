@@ -14,28 +14,28 @@
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import json
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
-from sori.kakao import KakaoRequestError, SkillRequest, error_response, validate_response
-from sori.settings import get_settings, secret_value
 
 from chatbot.budget import Deadline
 from chatbot.service import answer
+from sori.kakao import KakaoRequestError, SkillRequest, error_response, validate_response
+from sori.observability import function_logger
+from sori.settings import get_settings, secret_value
 
-__all__ = ["app", "skill_secret", "deadline_for", "SECRET_HEADER", "LAMBDA_MARGIN_S"]
+__all__ = ["LAMBDA_MARGIN_S", "SECRET_HEADER", "app", "deadline_for", "skill_secret"]
 
 SECRET_HEADER = "x-skill-secret"
 LAMBDA_MARGIN_S = 0.3  # keep this much of the Lambda's own timeout for shaping and returning the answer
 JSON = "application/json; charset=utf-8"
 
-logger = Logger(service="chatbot")
+logger = function_logger("chatbot")
 app = APIGatewayHttpResolver()
 
 
@@ -68,19 +68,17 @@ def deadline_for(context: Any) -> Deadline:
     seconds = get_settings().chatbot_deadline_ms / 1000.0
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
-        try:
+        with contextlib.suppress(Exception):  # a context without a clock: keep the configured deadline
             seconds = min(seconds, remaining() / 1000.0 - LAMBDA_MARGIN_S)
-        except Exception:  # a context without a clock: keep the configured deadline
-            pass
     return Deadline(max(seconds, 0.05))
 
 
-def _json(status: int, body: Any) -> Response:
+def _json(status: int, body: Any) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
 
 
 @app.post("/skill")
-def skill() -> Response:
+def skill() -> Response[str]:
     event = app.current_event
     if not _authorized(event.headers.get(SECRET_HEADER)):
         return _json(401, {"error": "unauthorized", "reason": f"missing or wrong {SECRET_HEADER} header"})

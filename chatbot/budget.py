@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, Mapping
+from typing import Any
 
-__all__ = ["Deadline", "DeadlineExceeded", "executor", "POOL_SIZE"]
+__all__ = ["POOL_SIZE", "Deadline", "DeadlineExceeded", "executor"]
 
 POOL_SIZE = 8
 _pools: dict[str, ThreadPoolExecutor] = {}
@@ -65,9 +66,6 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() <= 0.0
 
-    def elapsed_ms(self) -> float:
-        return (self.clock() - self.started) * 1000.0
-
     def _limit(self, cap: float | None) -> float:
         left = self.remaining()
         return left if cap is None else min(left, cap)
@@ -89,7 +87,7 @@ class Deadline:
         finally:
             self.steps[step] = self.steps.get(step, 0.0) + (self.clock() - t0)
 
-    def gather(self, step: str, calls: Mapping[Any, tuple], *, cap: float | None = None) -> dict[Any, Any]:
+    def gather(self, step: str, calls: Mapping[Any, tuple[Any, ...]], *, cap: float | None = None) -> dict[Any, Any]:
         """Run ``{key: (fn, *args)}`` concurrently; returns ``{key: result}`` for those that finished in time
         (a call that raised or ran late is left out — the reply degrades for that part only). Raises
         :class:`DeadlineExceeded` only when nothing finished at all and time is up."""
@@ -99,7 +97,7 @@ class Deadline:
         if limit <= 0:
             raise DeadlineExceeded(step)
         t0 = self.clock()
-        futs: dict[Future, Any] = {executor().submit(c[0], *c[1:]): k for k, c in calls.items()}
+        futs: dict[Future[Any], Any] = {executor().submit(c[0], *c[1:]): k for k, c in calls.items()}
         done, pending = wait(futs, timeout=limit, return_when="ALL_COMPLETED")
         for f in pending:
             f.cancel()

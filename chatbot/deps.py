@@ -22,14 +22,20 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Mapping, Sequence
-
-from sori.settings import Settings, get_settings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from chatbot.resolve import NameIndex
 from chatbot.service import SearchUnavailable
+from sori._types import BotoClient
+from sori.settings import ChatbotSettings, Settings
 
-__all__ = ["LiveBackend", "get_backend", "reset_backend", "INDEX_TTL_S", "SEARCH_LIMIT"]
+if TYPE_CHECKING:
+    import pymysql
+
+    from sori.spotify.client import SpotifyClient
+
+__all__ = ["INDEX_TTL_S", "SEARCH_LIMIT", "LiveBackend", "get_backend", "reset_backend"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ class TTLCache:
     (1, None)
     """
 
-    def __init__(self, max_entries: int, *, clock=time.monotonic):
+    def __init__(self, max_entries: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_entries = max_entries
         self.clock = clock
         self._data: dict[Any, tuple[float, Any]] = {}
@@ -89,7 +95,7 @@ class WindowLimiter:
     True
     """
 
-    def __init__(self, limit: int, window: float = 30.0, *, clock=time.monotonic):
+    def __init__(self, limit: int, window: float = 30.0, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit, self.window, self.clock = max(1, int(limit)), float(window), clock
         self._stamps: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
@@ -109,7 +115,9 @@ class LiveBackend:
     """The chatbot's data access over MySQL, DynamoDB, Spotify and SQS (see the module docstring)."""
 
     def __init__(self, settings: Settings | None = None, *, index_ttl_s: float = INDEX_TTL_S):
-        self.settings = settings or get_settings()
+        # checked here, on the first request that needs data (the cold start), not on first use of each value
+        checked = ChatbotSettings.from_settings(settings) if settings is not None else ChatbotSettings.current()
+        self.settings = checked.base
         self.index_ttl_s = index_ttl_s
         self._index: NameIndex | None = None
         self._index_at = 0.0
@@ -118,13 +126,13 @@ class LiveBackend:
         self._top_tracks_store: Any = None
         self.top_tracks_cache = TTLCache(TOP_TRACKS_CACHE_MAX)
         self._sqs: Any = None
-        self._spotify: Any = None
+        self._spotify: SpotifyClient | None = None
         self._spotify_lock = threading.Lock()
         self._search_blocked_until = 0.0
         self.search_limiter = WindowLimiter(self.settings.spotify_budget_per_30s)
 
     # -- MySQL ------------------------------------------------------------------------------------------------
-    def _conn(self):
+    def _conn(self) -> pymysql.Connection:
         from sori.stores.mysql import connect
 
         return connect(self.settings)
@@ -166,16 +174,12 @@ class LiveBackend:
         finally:
             self._reloading = False
 
-    def invalidate_index(self) -> None:
-        with self._index_lock:
-            self._index = None
-
-    def artist(self, artist_id: str) -> dict | None:
+    def artist(self, artist_id: str) -> dict[str, Any] | None:
         from sori.stores.mysql import ArtistStore
 
         return ArtistStore(self._conn()).get(artist_id)
 
-    def related(self, artist_id: str, limit: int) -> list[dict]:
+    def related(self, artist_id: str, limit: int) -> list[dict[str, Any]]:
         from sori.stores.mysql import RelatedStore
 
         return RelatedStore(self._conn()).current(artist_id, limit=limit)
@@ -190,7 +194,7 @@ class LiveBackend:
 
         return ArtistStore(self._conn()).add_alias(alias_norm, artist_id, source)
 
-    def _aws_client(self, service: str):
+    def _aws_client(self, service: str) -> BotoClient:
         """A boto3 client with short timeouts and one retry: the request's deadline, not boto's, decides."""
         import boto3
         from botocore.config import Config
@@ -201,7 +205,7 @@ class LiveBackend:
                                           max_pool_connections=16))
 
     # -- DynamoDB -----------------------------------------------------------------------------------------------
-    def top_tracks(self, artist_id: str, limit: int) -> list[dict]:
+    def top_tracks(self, artist_id: str, limit: int) -> list[dict[str, Any]]:
         """The artist's current top tracks (DynamoDB), cached per container for :data:`TOP_TRACKS_TTL_S`."""
         cached = self.top_tracks_cache.get(artist_id)
         if cached is not None and (len(cached) >= limit or cached.complete):
@@ -227,7 +231,7 @@ class LiveBackend:
                                MessageBody=json.dumps({"artist_ids": list(artist_ids)}))
 
     # -- Spotify ---------------------------------------------------------------------------------------------
-    def _client(self):
+    def _client(self) -> SpotifyClient:
         with self._spotify_lock:
             if self._spotify is None:
                 from sori.spotify.client import RateBudget, Retrier, app_client
@@ -243,7 +247,7 @@ class LiveBackend:
                 self._spotify = api
             return self._spotify
 
-    def search(self, query: str, types: str, timeout: float) -> dict:
+    def search(self, query: str, types: str, timeout: float) -> dict[str, Any]:
         """``{"artists": [...], "tracks": [...]}`` for ``query`` (≤ :data:`SEARCH_LIMIT` each)."""
         if time.monotonic() < self._search_blocked_until:
             raise SearchUnavailable("rate limited (waiting out Retry-After)")
@@ -267,7 +271,7 @@ class LiveBackend:
                 "tracks": list(((body.get("tracks") or {}).get("items")) or [])}
 
 
-class _Tracks(list):
+class _Tracks(list[Any]):
     """A cached top-tracks list that knows whether it holds all the artist has (fewer than were asked for)."""
 
     complete = False

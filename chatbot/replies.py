@@ -13,18 +13,43 @@ Inputs are the dicts the stores return: an *artist* ``{id, name, image_url?, gen
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
-from sori.kakao import (Button, Carousel, ListCard, ListItem, QuickReply, SimpleText, SkillResponse,
-                        is_http_url, MAX_QUICK_REPLIES)
-
 from chatbot.i18n import t
+from sori.kakao import (
+    MAX_QUICK_REPLIES,
+    Button,
+    Carousel,
+    ListCard,
+    ListItem,
+    QuickReply,
+    SimpleText,
+    SkillResponse,
+    is_http_url,
+)
 
-__all__ = ["artist_url", "track_view", "reason_text", "ready_when", "help_reply", "greeting_reply",
-           "related_reply", "pending_reply", "did_you_mean_reply", "not_found_reply", "timeout_reply",
-           "busy_reply", "error_reply", "artist_quick_reply", "KST", "RELATED_READY_HOUR_KST",
-           "CARDS_RELATED", "TRACKS_PER_CARD"]
+__all__ = [
+    "CARDS_RELATED",
+    "KST",
+    "RELATED_READY_HOUR_KST",
+    "TRACKS_PER_CARD",
+    "artist_quick_reply",
+    "artist_url",
+    "busy_reply",
+    "did_you_mean_reply",
+    "error_reply",
+    "greeting_reply",
+    "help_reply",
+    "not_found_reply",
+    "pending_reply",
+    "ready_when",
+    "reason_text",
+    "related_reply",
+    "timeout_reply",
+    "track_view",
+]
 
 KST = dt.timezone(dt.timedelta(hours=9))
 RELATED_READY_HOUR_KST = 5  # related_builder: cron(0 20 * * ? *) = 05:00 KST, after the 03:00 refresh
@@ -64,7 +89,7 @@ def track_view(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def ready_when(now: dt.datetime | None = None) -> str:
     """``when_today`` before 05:00 KST, else ``when_tomorrow``: when the next related-artist build lands."""
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(KST)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(KST)
     return "when_today" if now.hour < RELATED_READY_HOUR_KST else "when_tomorrow"
 
 
@@ -88,7 +113,8 @@ def reason_text(lang: str, reason: Any, score: Any = None) -> str:
             items = t(lang, "and_more", first=head, n=len(shared) - MAX_REASON_SHARED) \
                 if len(shared) > MAX_REASON_SHARED else head
             parts.append(t(lang, "reason_shared", items=items))
-        feats = reason.get("features") if isinstance(reason.get("features"), list) else []
+        raw = reason.get("features")
+        feats: list[Any] = raw if isinstance(raw, list) else []
         names = []
         for f in feats[:3]:
             key = f"feature.{f}"
@@ -144,7 +170,7 @@ def help_reply(lang: str, examples: Sequence[Any] = ()) -> dict[str, Any]:
 
 def greeting_reply(lang: str, examples: Sequence[Any] = ()) -> dict[str, Any]:
     return SkillResponse([SimpleText(t(lang, "greeting"))],
-                         _example_quick_replies(examples, lang) + [_help_qr(lang)]).to_dict()
+                         [*_example_quick_replies(examples, lang), _help_qr(lang)]).to_dict()
 
 
 def _artist_row(lang: str, artist: Mapping[str, Any], description: str | None) -> ListItem:
@@ -176,7 +202,7 @@ def _genres(artist: Mapping[str, Any]) -> str | None:
 
 def _artist_card(lang: str, artist: Mapping[str, Any], tracks: Sequence[Mapping[str, Any]], *, description: str | None,
                  n_tracks: int, similar_button: bool) -> ListCard:
-    items = [_artist_row(lang, artist, description)] + _track_rows(tracks, n_tracks)
+    items = [_artist_row(lang, artist, description), *_track_rows(tracks, n_tracks)]
     buttons = [Button(label=t(lang, "listen"), action="webLink", webLinkUrl=artist_url(str(artist.get("id"))))]
     if similar_button:
         name = str(artist.get("name") or "")
@@ -207,7 +233,7 @@ def related_reply(lang: str, artist: Mapping[str, Any], tracks: Sequence[Mapping
     intro = t(lang, "related_intro", name=name)
     if more:
         intro += "\n" + t(lang, "related_more")
-    return SkillResponse([SimpleText(intro), Carousel("listCard", cards)], more + [_help_qr(lang)]).to_dict()
+    return SkillResponse([SimpleText(intro), Carousel("listCard", cards)], [*more, _help_qr(lang)]).to_dict()
 
 
 def pending_reply(lang: str, artist: Mapping[str, Any], tracks: Sequence[Mapping[str, Any]], *, new: bool,
@@ -224,7 +250,7 @@ def pending_reply(lang: str, artist: Mapping[str, Any], tracks: Sequence[Mapping
     else:
         text = t(lang, "no_related" if rows else "no_related_no_tracks", name=name, when=when)
     outputs: list[Any] = [SimpleText(text)]
-    card_items = [_artist_row(lang, artist, _genres(artist))] + rows
+    card_items = [_artist_row(lang, artist, _genres(artist)), *rows]
     outputs.append(ListCard(header=ListItem(title=t(lang, "top_tracks_header", name=name) if rows else name),
                             items=card_items,
                             buttons=[Button(label=t(lang, "listen"), action="webLink",
@@ -237,24 +263,24 @@ def did_you_mean_reply(lang: str, query: str, candidates: Sequence[Mapping[str, 
     ``extra.alias`` so a tap confirms it as a name for that artist."""
     qrs = [artist_quick_reply(str(c["artist_id"]), str(c["name"]), alias=query or None, lang=lang)
            for c in candidates[:MAX_QUICK_REPLIES - 1]]
-    return SkillResponse([SimpleText(t(lang, "did_you_mean", query=query))], qrs + [_help_qr(lang)]).to_dict()
+    return SkillResponse([SimpleText(t(lang, "did_you_mean", query=query))], [*qrs, _help_qr(lang)]).to_dict()
 
 
 def not_found_reply(lang: str, query: str, examples: Sequence[Any] = ()) -> dict[str, Any]:
     return SkillResponse([SimpleText(t(lang, "not_found", query=query))],
-                         _example_quick_replies(examples, lang) + [_help_qr(lang)]).to_dict()
+                         [*_example_quick_replies(examples, lang), _help_qr(lang)]).to_dict()
 
 
 def timeout_reply(lang: str, utterance: str = "") -> dict[str, Any]:
     """The deadline ran out: say so, and offer to ask again with one tap."""
     qrs = [QuickReply(label=t(lang, "retry"), messageText=utterance)] if utterance.strip() else []
-    return SkillResponse([SimpleText(t(lang, "timeout"))], qrs + [_help_qr(lang)]).to_dict()
+    return SkillResponse([SimpleText(t(lang, "timeout"))], [*qrs, _help_qr(lang)]).to_dict()
 
 
 def busy_reply(lang: str, utterance: str = "") -> dict[str, Any]:
     """Spotify is rate limiting us: degrade instead of retrying inside the request."""
     qrs = [QuickReply(label=t(lang, "retry"), messageText=utterance)] if utterance.strip() else []
-    return SkillResponse([SimpleText(t(lang, "busy"))], qrs + [_help_qr(lang)]).to_dict()
+    return SkillResponse([SimpleText(t(lang, "busy"))], [*qrs, _help_qr(lang)]).to_dict()
 
 
 def error_reply(lang: str) -> dict[str, Any]:

@@ -31,15 +31,28 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from sori.text import contains_hangul, hangul_romanize, normalize
 
-__all__ = ["Candidate", "Resolution", "NameIndex", "SearchVerdict", "resolve", "judge_search", "core_query",
-           "skeleton", "is_greeting", "is_help", "FUZZY_SURE", "FUZZY_SUGGEST"]
+__all__ = [
+    "FUZZY_SUGGEST",
+    "FUZZY_SURE",
+    "Candidate",
+    "NameIndex",
+    "Resolution",
+    "SearchVerdict",
+    "core_query",
+    "is_greeting",
+    "is_help",
+    "judge_search",
+    "resolve",
+    "skeleton",
+]
 
 # --- thresholds (rapidfuzz ratio, 0..100) -------------------------------------------------------------------
 FUZZY_SURE = 88.0  # a typo we correct without asking (and only with a clear margin over the runner-up)
@@ -56,10 +69,12 @@ MAX_CANDIDATES = 5
 
 # --- words around a name in a request ----------------------------------------------------------------------
 # Korean request words and particles, peeled off the end of a word ("블랙핑크같은가수추천" -> "블랙핑크").
-_KO_SUFFIXES = (
-    "추천해주세요", "추천해줄래", "추천해줘요", "추천해줘", "추천부탁", "추천좀", "추천", "알려주세요", "알려줘요", "알려줘",
+_KO_SUFFIXES: tuple[str, ...] = (
+    "추천해주세요", "추천해줄래", "추천해줘요", "추천해줘", "추천부탁", "추천좀", "추천", "알려주세요", "알려줘요",
+    "알려줘",
     "찾아주세요", "찾아줘", "들려줘", "틀어줘", "해주세요", "해줘요", "해줘", "주세요", "줘요", "줘",
-    "좋아하는데", "좋아하는", "좋아해요", "좋아해", "좋아요", "좋아", "듣고싶어", "싶어요", "싶어", "있나요", "있어요", "있어",
+    "좋아하는데", "좋아하는", "좋아해요", "좋아해", "좋아요", "좋아", "듣고싶어", "싶어요", "싶어", "있나요",
+    "있어요", "있어",
     "비슷한거", "비슷한", "유사한", "같은거", "같은", "같이", "처럼", "느낌", "스타일", "계열", "류",
     "가수들", "가수", "아티스트", "뮤지션", "그룹", "밴드", "노래들", "노래", "음악", "인기곡", "곡",
     "이랑", "랑", "하고", "께서", "한테", "에게", "이나", "의", "은", "는", "이", "가", "을", "를", "과", "와", "도",
@@ -68,7 +83,8 @@ _KO_SUFFIXES = (
 _KO_SUFFIXES = tuple(sorted(set(_KO_SUFFIXES), key=len, reverse=True))
 # Whole words that carry no name (normalised). Korean ones are the suffixes above plus a few more.
 _FILLERS = frozenset(normalize(w) for w in (
-    *_KO_SUFFIXES, "좀", "뭐", "뭐야", "누구", "누가", "또", "다른", "부른", "부른사람", "들을만한", "들어볼만한", "요즘",
+    *_KO_SUFFIXES, "좀", "뭐", "뭐야", "누구", "누가", "또", "다른", "부른", "부른사람", "들을만한", "들어볼만한",
+    "요즘",
     "최근", "제일", "인기", "나랑", "나", "저", "나는", "저는", "제가", "내가", "혹시", "그", "이런", "말고", "더",
     "플리", "플레이리스트", "취향", "분위기", "추천해", "추천해줄수있어", "찾고", "있는데", "알아",
     "i", "im", "i'm", "me", "my", "like", "likes", "love", "loves", "similar", "to", "artist", "artists", "singer",
@@ -80,7 +96,8 @@ _FILLERS = frozenset(normalize(w) for w in (
     "stuff", "vibe", "vibes", "style", "kind", "sort", "as", "same", "suggest", "suggestions", "play", "hey",
 ))
 # A name sits right before these (Korean) or right after these (English): spans next to them win ties.
-_MARK_AFTER = frozenset(normalize(w) for w in ("같은", "처럼", "비슷한", "느낌", "스타일", "같은가수", "노래", "랑", "이랑"))
+_MARK_AFTER = frozenset(normalize(w) for w in (
+    "같은", "처럼", "비슷한", "느낌", "스타일", "같은가수", "노래", "랑", "이랑"))
 _MARK_BEFORE = frozenset(("like", "to", "than", "by"))
 _GREETINGS = frozenset(normalize(w) for w in (
     "안녕", "안녕하세요", "안녕하십니까", "하이", "헬로", "반가워", "반가워요", "hi", "hello", "hey", "yo",
@@ -344,7 +361,8 @@ def _conservative(norm: str) -> str:
 def core_query(utterance: str) -> str:
     """The part of an utterance that can be a name, in the user's own spelling: request words dropped.
 
-    >>> core_query("BLACKPINK 같은 가수 추천해줘"), core_query("샤이니랑 비슷한 노래"), core_query("artists like Red Velvet")
+    >>> (core_query("BLACKPINK 같은 가수 추천해줘"), core_query("샤이니랑 비슷한 노래"),
+    ...  core_query("artists like Red Velvet"))
     ('BLACKPINK', '샤이니', 'Red Velvet')
     >>> core_query("BTS는 좋아"), core_query("싸이"), core_query("(여자)아이들이랑")
     ('BTS', '싸이', '(여자)아이들')
@@ -363,7 +381,7 @@ _HOW_RANK = {"exact": 2, "alias": 1}
 
 def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
     """Best exact/alias match over every span; ties go to spans next to a marker, then longer keys."""
-    best: dict[str, tuple[tuple, Candidate]] = {}
+    best: dict[str, tuple[tuple[Any, ...], Candidate]] = {}
     only_fillers = all(t.filler for t in toks)
     n = len(toks)
     for i in range(n):
@@ -421,9 +439,9 @@ def resolve(utterance: str, index: NameIndex) -> Resolution:
             scored[aid] = max(score, scored.get(aid, 0.0))
     fuzzy = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
     if fuzzy:
-        (aid, top), runner = fuzzy[0], (fuzzy[1][1] if len(fuzzy) > 1 else 0.0)
-        if top >= FUZZY_SURE and top - runner >= FUZZY_MARGIN:
-            return Resolution("artist", query, (Candidate(aid, index.name(aid), top, "fuzzy"),))
+        (aid, best), runner = fuzzy[0], (fuzzy[1][1] if len(fuzzy) > 1 else 0.0)
+        if best >= FUZZY_SURE and best - runner >= FUZZY_MARGIN:
+            return Resolution("artist", query, (Candidate(aid, index.name(aid), best, "fuzzy"),))
     cands = [Candidate(aid, index.name(aid), s, "fuzzy") for aid, s in fuzzy[:MAX_CANDIDATES]]
     if contains_hangul(query):
         seen = {c.artist_id for c in cands}
@@ -449,13 +467,13 @@ class SearchVerdict:
     candidates: tuple[Candidate, ...] = ()
 
 
-def _artist_cand(a: Mapping, how: str, index: NameIndex, score: float = 100.0, **detail: object) -> Candidate:
+def _artist_cand(a: Mapping[str, Any], how: str, index: NameIndex, score: float = 100.0, **detail: object) -> Candidate:
     aid = str(a.get("id") or "")
     return Candidate(aid, str(a.get("name") or aid), score, how, aid in index, {"artist": dict(a), **detail})
 
 
-def judge_search(query: str, artists: Sequence[Mapping], tracks: Sequence[Mapping], index: NameIndex, *,
-                 also: Sequence[str] = ()) -> SearchVerdict:
+def judge_search(query: str, artists: Sequence[Mapping[str, Any]], tracks: Sequence[Mapping[str, Any]],
+                 index: NameIndex, *, also: Sequence[str] = ()) -> SearchVerdict:
     """Decide what a Spotify search (``artists``/``tracks``: Web API objects, best first) found for ``query``.
 
     Clear matches only: an artist whose normalised name *is* the query; a Hangul query whose consonant skeleton

@@ -14,20 +14,37 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
-
-from sori.kakao import SkillRequest
-from sori.text import normalize
+from typing import Any, Protocol
 
 from chatbot import replies
 from chatbot.budget import Deadline, DeadlineExceeded
 from chatbot.i18n import pick_lang
-from chatbot.resolve import (MAX_CANDIDATES, Candidate, NameIndex, Resolution, core_query, is_greeting, is_help,
-                             judge_search, resolve)
+from chatbot.resolve import (
+    MAX_CANDIDATES,
+    Candidate,
+    NameIndex,
+    Resolution,
+    core_query,
+    is_greeting,
+    is_help,
+    judge_search,
+    resolve,
+)
+from sori.kakao import SkillRequest
+from sori.text import normalize
 
-__all__ = ["Backend", "SearchUnavailable", "Outcome", "answer", "EXAMPLE_NAMES", "RELATED_LIMIT",
-           "SEARCH_CAP_S", "REFRESH_EVERY_S"]
+__all__ = [
+    "EXAMPLE_NAMES",
+    "REFRESH_EVERY_S",
+    "RELATED_LIMIT",
+    "SEARCH_CAP_S",
+    "Backend",
+    "Outcome",
+    "SearchUnavailable",
+    "answer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +70,14 @@ class Backend(Protocol):
 
     def index(self) -> NameIndex: ...
 
-    def artist(self, artist_id: str) -> dict | None: ...
+    def artist(self, artist_id: str) -> dict[str, Any] | None: ...
 
-    def related(self, artist_id: str, limit: int) -> list[dict]: ...
+    def related(self, artist_id: str, limit: int) -> list[dict[str, Any]]: ...
 
-    def top_tracks(self, artist_id: str, limit: int) -> list[dict]: ...
+    def top_tracks(self, artist_id: str, limit: int) -> list[dict[str, Any]]: ...
 
-    def search(self, query: str, types: str, timeout: float) -> dict: ...  # {"artists": [...], "tracks": [...]}
+    # {"artists": [...], "tracks": [...]}
+    def search(self, query: str, types: str, timeout: float) -> dict[str, Any]: ...
 
     def add_artist(self, artist: Mapping[str, Any]) -> None: ...
 
@@ -72,7 +90,7 @@ class Backend(Protocol):
 class Outcome:
     """The reply plus what happened (for logs and tests)."""
 
-    response: dict
+    response: dict[str, Any]
     kind: str  # help | greeting | related | pending | new | did_you_mean | not_found | timeout | busy | error
     artist_id: str | None = None
     how: str | None = None
@@ -97,7 +115,7 @@ def _valid_id(v: Any) -> str | None:
     return v if isinstance(v, str) and _ARTIST_ID.match(v) else None
 
 
-def _tracks_of(artist_id: str, tracks: Sequence[Mapping]) -> list[dict]:
+def _tracks_of(artist_id: str, tracks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Spotify track objects (from a search) that are by ``artist_id``."""
     out = []
     for tr in tracks:
@@ -107,7 +125,7 @@ def _tracks_of(artist_id: str, tracks: Sequence[Mapping]) -> list[dict]:
     return out
 
 
-def _artist_row(a: Mapping[str, Any]) -> dict:
+def _artist_row(a: Mapping[str, Any]) -> dict[str, Any]:
     """A Spotify artist object → an ``artists`` row (source: chatbot)."""
     images = a.get("images") or []
     image = images[0].get("url") if images and isinstance(images[0], Mapping) else None
@@ -144,9 +162,8 @@ class _Answer:
             res = resolve(utt, index)
         if res.kind == "empty":
             return self._examples_reply("help", index)
-        if res.kind == "artist":
-            best = res.best
-            assert best is not None
+        best = res.best if res.kind == "artist" else None
+        if best is not None:  # (an "artist" resolution always has a best candidate; without one, search)
             if res.partial and not extra_id and len(utt.strip()) <= WHOLE_TEXT_MAX_CHARS:
                 better = self._whole_text_match(utt, index)
                 if better is not None:
@@ -254,9 +271,11 @@ class _Answer:
             return m
         return None
 
-    def _new_artist(self, m: Candidate, tracks: Sequence[Mapping], alias: str | None, index: NameIndex) -> Outcome:
+    def _new_artist(self, m: Candidate, tracks: Sequence[Mapping[str, Any]], alias: str | None,
+                    index: NameIndex) -> Outcome:
         a = m.detail.get("artist")
-        assert isinstance(a, Mapping)
+        if not isinstance(a, Mapping):  # judge_search puts the artist object on every new-artist match
+            raise ValueError(f"search match {m.artist_id!r} carries no artist object")
         row = _artist_row(a)
         self.deadline.run("insert", self.backend.add_artist, row)
         index.add_artist(row["id"], row["name"])

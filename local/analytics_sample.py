@@ -20,7 +20,8 @@ import datetime as dt
 import functools
 import hashlib
 from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -184,7 +185,8 @@ def sample_records(countries: Sequence[str] = DEFAULT_COUNTRIES, weeks: Sequence
     records.extend(features_records(track_ids, last))
     artist_ids = [a for e in entries for a in (e.get("artist_ids") or [])]
     records.extend(artist_records(artist_ids, last))
-    lead_ids = list(dict.fromkeys(e["artist_ids"][0] for e in entries if e.get("rank", 99) <= 5 and e.get("artist_ids")))
+    lead_ids = list(dict.fromkeys(e["artist_ids"][0] for e in entries
+                                  if e.get("rank", 99) <= 5 and e.get("artist_ids")))
     records.extend(top_track_records(lead_ids, last))
     play_days = [(dt.date.fromisoformat(max(weeks)) - dt.timedelta(days=k)).isoformat()
                  for k in range(listening_days, 0, -1)]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -111,7 +112,7 @@ def heatmap_figure(scores: pd.DataFrame):
     vals = agg.pivot_table(index="country", columns="feature", values="value", dropna=False)
     weeks = agg.groupby("country")["weeks"].max()
     z, text, hover = [], [], []
-    for c, label in zip(countries["country"], rows):
+    for c, label in zip(countries["country"], rows, strict=False):
         zr, tr, hr = [], [], []
         for f in features.itertuples():
             zv = pivot.at[c, f.feature] if f.feature in pivot.columns else float("nan")
@@ -173,7 +174,7 @@ def seasonal_figure(trend: pd.DataFrame):
                 line={"color": HEMISPHERE_COLORS[hemi], "width": 2.5, "dash": "dot" if hemi == "global" else None},
                 marker={"size": 7},
                 customdata=list(zip(d["season"], d["local_season"].fillna("—"), d["countries"],
-                                    d["tracks_with_features"])),
+                                    d["tracks_with_features"], strict=False)),
                 hovertemplate=(f"{HEMISPHERE_LABELS[hemi]}<br>week of %{{x|%Y-%m-%d}} (%{{customdata[0]}}, "
                                f"local %{{customdata[1]}})<br>{label}: %{{y:.3f}}<br>%{{customdata[2]}} charts, "
                                "%{customdata[3]} tracks<extra></extra>")), row=i, col=1)
@@ -226,7 +227,7 @@ def artists_figure(artists: pd.DataFrame):
         x=a["chart_weeks"], y=a["artist_name"], orientation="h", marker={"color": "#1db954"},
         text=[f"{r.charts} chart{'s' if r.charts != 1 else ''} · best #{r.best_rank}" for r in a.itertuples()],
         textposition="outside", cliponaxis=False,
-        customdata=list(zip(a["weeks"], a["entries"], a["tracks"], a["streams"].fillna(0))),
+        customdata=list(zip(a["weeks"], a["entries"], a["tracks"], a["streams"].fillna(0), strict=False)),
         hovertemplate=("<b>%{y}</b><br>%{x} chart-weeks in a top 50<br>%{customdata[0]} distinct weeks, "
                        "%{customdata[1]} entries, %{customdata[2]} tracks<br>%{customdata[3]:,} streams"
                        "<extra></extra>")))
@@ -317,7 +318,7 @@ def build_html(frames: dict[str, pd.DataFrame], *, title: str = "sori — what t
     """The whole page as one string: inline CSS, plotly.js inlined once, one div per plot."""
     from plotly.offline import get_plotlyjs
 
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated_at = generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     kpis = "".join(f"<div class='kpi'><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>"
                    for k, v in _summary(frames))
     config = {"displaylogo": False, "responsive": True,
@@ -397,8 +398,9 @@ def find_chromium() -> str:
     import shutil
 
     for name in (os.environ.get("SORI_CHROMIUM"), *CHROMIUM_NAMES):
-        if name and shutil.which(name):
-            return shutil.which(name)
+        found = shutil.which(name) if name else None
+        if found:
+            return found
     raise FileNotFoundError(f"no Chromium found ({', '.join(CHROMIUM_NAMES)}); {INSTALL_HINT}")
 
 
@@ -418,7 +420,7 @@ def headless_render(page: str | Path, *, screenshot: str | Path | None = None, w
             "--enable-logging=stderr", "--v=0", f"--virtual-time-budget={budget_ms}",
             f"--window-size={width},{height}"]
     with tempfile.TemporaryDirectory(prefix="sori-chromium-") as profile:
-        run = subprocess.run([*base, f"--user-data-dir={profile}", "--dump-dom", url], capture_output=True,
+        run = subprocess.run([*base, f"--user-data-dir={profile}", "--dump-dom", url], check=False, capture_output=True,
                              text=True, timeout=timeout)
         if run.returncode != 0:
             raise RuntimeError(f"chromium exited {run.returncode}: {run.stderr[-2000:]}")
@@ -427,7 +429,7 @@ def headless_render(page: str | Path, *, screenshot: str | Path | None = None, w
         if screenshot is not None:
             shot = Path(screenshot).resolve()
             shot.parent.mkdir(parents=True, exist_ok=True)
-            snap = subprocess.run([*base, f"--user-data-dir={profile}", f"--screenshot={shot}", url],
+            snap = subprocess.run([*base, f"--user-data-dir={profile}", f"--screenshot={shot}", url], check=False,
                                   capture_output=True, text=True, timeout=timeout)
             if snap.returncode != 0 or not shot.exists():
                 raise RuntimeError(f"chromium screenshot failed ({snap.returncode}): {snap.stderr[-2000:]}")

@@ -47,9 +47,10 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from local.lambda_context import LocalLambdaContext
 
@@ -183,8 +184,8 @@ class MappingConfig:
     parallelization_factor: int = 1
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "MappingConfig":
-        known = {f for f in cls.__dataclass_fields__}
+    def from_dict(cls, d: Mapping[str, Any]) -> MappingConfig:
+        known = set(cls.__dataclass_fields__)
         kw = {k: v for k, v in d.items() if k in known and v is not None}
         return cls(**kw)
 
@@ -307,7 +308,8 @@ class MappingRunner:
         env = {**{k: str(v) for k, v in (spec.get("environment") or {}).items()},
                "AWS_LAMBDA_FUNCTION_NAME": spec.get("name", function)}
         ctx = LocalLambdaContext(function_name=spec.get("name", function), region=self.region,
-                                 timeout_s=float(spec.get("timeout") or 900), memory_limit_in_mb=int(spec.get("memory") or 512))
+                                 timeout_s=float(spec.get("timeout") or 900),
+                                 memory_limit_in_mb=int(spec.get("memory") or 512))
         with self._invoke_lock:
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
@@ -327,7 +329,8 @@ class MappingRunner:
         return {"StreamARN": m.source_arn} if m.source_arn else {"StreamName": m.stream_name}
 
     def _list_shards(self, m: MappingConfig) -> list[str]:
-        shards, token = [], None
+        shards: list[str] = []
+        token = None
         while True:
             kw = {"NextToken": token} if token else self._stream_kw(m)
             resp = self.kinesis.list_shards(**kw)
@@ -385,7 +388,7 @@ class MappingRunner:
             return
         name = self.functions.get(m.function, {}).get("name", m.function)
         arn = m.source_arn or f"arn:aws:kinesis:{self.region}:123456789012:stream/{m.stream_name}"
-        iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
+        iso = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
         msg = {
             "requestContext": {"requestId": str(uuid.uuid4()), "condition": condition,
                                "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{name}",
@@ -428,7 +431,7 @@ class MappingRunner:
             error = None
             try:
                 resp = self.invoke(m.function, self._event(m, shard, records))
-            except Exception as e:  # noqa: BLE001 - a function error, handled as Lambda does
+            except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("%s %s: function error: %s", m.function, shard, error)
             if error is None:
@@ -495,9 +498,9 @@ class MappingRunner:
                 more = self._read(m, shard, st)
                 if not st.buffer:
                     break
-                if not more and not flush and len(st.buffer) < m.batch_size and m.maximum_batching_window_s > 0:
-                    if self.clock() - self._arrival(st.buffer[0]) < m.maximum_batching_window_s:
-                        break  # wait for a fuller batch, as Lambda's batching window does
+                if (not more and not flush and len(st.buffer) < m.batch_size and m.maximum_batching_window_s > 0
+                        and self.clock() - self._arrival(st.buffer[0]) < m.maximum_batching_window_s):
+                    break  # wait for a fuller batch, as Lambda's batching window does
                 batch = self._batch(m, st.buffer)
                 del st.buffer[:len(batch)]
                 self._process(m, shard, batch)
@@ -527,7 +530,7 @@ class MappingRunner:
                     bad = {f.get("itemIdentifier") for f in resp["batchItemFailures"]}
                     done = [x for x in msgs if x["MessageId"] not in bad]
                     st.partial_failures += 1
-            except Exception as e:  # noqa: BLE001 - left for the visibility timeout / redrive policy
+            except Exception as e:
                 log.warning("%s: function error: %s", m.function, e)
                 st.function_errors += 1
                 done = []
@@ -551,7 +554,7 @@ class MappingRunner:
         with self._poll_locks[m.key]:
             try:
                 return self.poll_sqs(m, flush=flush) if m.is_sqs else self.poll_kinesis(m, flush=flush)
-            except Exception as e:  # noqa: BLE001 - a poller error: keep polling, as the service would
+            except Exception as e:
                 log.exception("poller error on %s", m.key)
                 self.errors.append(f"{m.key}: {type(e).__name__}: {e}")
                 del self.errors[:-50]
@@ -607,7 +610,8 @@ def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kine
         if m.is_sqs:
             a = sqs.get_queue_attributes(QueueUrl=m.queue_url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-            out[m.key] = int(a.get("ApproximateNumberOfMessages", 0)) + int(a.get("ApproximateNumberOfMessagesNotVisible", 0))
+            out[m.key] = (int(a.get("ApproximateNumberOfMessages", 0))
+                          + int(a.get("ApproximateNumberOfMessagesNotVisible", 0)))
             continue
         stream = {"StreamARN": m.source_arn} if m.source_arn else {"StreamName": m.stream_name}
         n = 0
@@ -618,7 +622,8 @@ def pending(mappings: Iterable[MappingConfig], checkpoints: Checkpoints, *, kine
             kw = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": seq} if seq else {
                 "ShardIteratorType": "TRIM_HORIZON"}
             it = kinesis.get_shard_iterator(**stream, ShardId=shard["ShardId"], **kw)["ShardIterator"]
-            n += len(kinesis.get_records(ShardIterator=it, Limit=1, **({"StreamARN": m.source_arn} if m.source_arn else {}))["Records"])
+            n += len(kinesis.get_records(ShardIterator=it, Limit=1,
+                                         **({"StreamARN": m.source_arn} if m.source_arn else {}))["Records"])
         out[m.key] = n
     return out
 

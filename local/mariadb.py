@@ -32,8 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sori.stores.mysql import migrate, open_connection, parse_url, with_database
 
@@ -86,7 +86,7 @@ def ensure_installed() -> tuple[str, str]:
         raise RuntimeError("mariadbd is not installed and we are not root (no sudo): run "
                            "`sudo apt-get install -y mariadb-server`, or set SORI_MYSQL_URL")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (sudo + ["apt-get", "update"], sudo + ["apt-get", "install", "-y", "mariadb-server"]):
+    for cmd in ([*sudo, "apt-get", "update"], [*sudo, "apt-get", "install", "-y", "mariadb-server"]):
         _say("mariadbd not found; running: " + " ".join(cmd))
         subprocess.run(cmd, check=True, env=env)
     server, installer = find_binary("mariadbd"), find_binary("mariadb-install-db")
@@ -186,7 +186,7 @@ def _init_datadir(installer: str, datadir: Path) -> None:
     if os.geteuid() == 0:
         cmd.append("--user=root")
     _say("initialising " + str(datadir))
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if res.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"mariadb-install-db failed ({res.returncode}):\n{res.stdout[-2000:]}{res.stderr[-2000:]}")

@@ -11,6 +11,7 @@ event-source mappings and the HTTP API that AWS would run for us.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets as _secrets
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "ap-northeast-2"
@@ -46,6 +47,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@overload
+def load_stack(required: Literal[True] = ...) -> dict: ...
+@overload
+def load_stack(required: bool) -> dict | None: ...
 def load_stack(required: bool = True) -> dict | None:
     """The running stack's description (``.sori/stack.json``), or None / SystemExit when none runs."""
     f = stack_file()
@@ -90,7 +95,12 @@ class LocalStack:
         self.database = database
         self.skill_secret = skill_secret or os.environ.get("SORI_SKILL_SECRET") or _secrets.token_urlsafe(24)
         self.info: dict = {}
-        self._moto = self._emulator = self._runner = self._webhook = self._control = None
+        # the parts, started by start(); Any: each is used only between start() and stop()
+        self._moto: Any = None
+        self._emulator: Any = None
+        self._runner: Any = None
+        self._webhook: Any = None
+        self._control: Any = None
         self._throwaway_was_running = True  # until start() knows better: never stop what we did not start
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -218,7 +228,7 @@ class LocalStack:
     def runner_status(self) -> dict:
         return self._runner.status() if self._runner else {}
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 
@@ -232,16 +242,16 @@ class ControlServer:
     ``POST /drain?timeout=S`` → ``{"drained": bool, "status": {...}}``; ``GET /status`` → the mapping runner's status.
     """
 
-    def __init__(self, stack: "LocalStack"):
+    def __init__(self, stack: LocalStack):
         self.stack = stack
-        self._httpd = None
+        self._httpd: Any = None
 
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "ControlServer":
+    def start(self) -> ControlServer:
         from http.server import BaseHTTPRequestHandler
         from urllib.parse import parse_qs, urlsplit
 
@@ -327,9 +337,9 @@ def up(mode: str = "extended", timeout: float = 180.0) -> dict:
         return running
     home = sori_home()
     stack_file().unlink(missing_ok=True)
-    log = open(home / "stack.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack", "serve", "--mode", mode], cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(home / "stack.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "local.stack", "serve", "--mode", mode], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (home / "stack.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -378,10 +388,8 @@ def down(timeout: float = 30.0) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _tail(path: Path, n: int = 30) -> str:

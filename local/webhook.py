@@ -17,9 +17,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.lambda_context import LocalLambdaContext
@@ -41,7 +42,7 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
         text, is_b64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, is_b64 = base64.b64encode(body).decode(), True
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     lower = {k.lower(): v for k, v in headers.items()}
     return {
         "version": "2.0",
@@ -49,7 +50,7 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
         "rawPath": path,
         "rawQueryString": query,
         "headers": lower,
-        "queryStringParameters": dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p) or None,
+        "queryStringParameters": dict(p.partition("=")[::2] for p in query.split("&") if p) or None,
         "requestContext": {
             "accountId": "123456789012", "apiId": "local", "domainName": lower.get("host", "127.0.0.1"),
             "domainPrefix": "local", "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
@@ -96,9 +97,9 @@ class WebhookServer:
     def url(self) -> str:
         assert self._httpd, "not started"
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
-    def start(self) -> "WebhookServer":
+    def start(self) -> WebhookServer:
         outer = self
 
         class _H(BaseHTTPRequestHandler):
@@ -181,5 +182,5 @@ def wait_http(url: str, timeout: float = 10.0) -> None:
             return
         except Exception:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {timeout}s")
+                raise TimeoutError(f"{url} did not answer within {timeout}s") from None
             time.sleep(0.05)

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
+from sori.observability import observed
+from sori.settings import CatalogSettings, check_on_cold_start
 from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
 FRESH_WITHIN_MINUTES = 60.0
+check_on_cold_start(CatalogSettings)
 
 
-def requested_artists(event: dict) -> tuple[list[str], list[str], list[dict]]:
+def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """(artist ids, artist names, SQS batch item failures) asked for by the event."""
     ids, names, failures = list(event.get("artist_ids") or []), list(event.get("artist_names") or []), []
     for rec in event.get("Records") or []:
@@ -38,14 +42,16 @@ def requested_artists(event: dict) -> tuple[list[str], list[str], list[dict]]:
     return ids, names, failures
 
 
-def select_artists(run: Run, store: Any, ids: list[str], names: list[str], event: dict) -> list[dict]:
+def select_artists(run: Run, store: Any, ids: list[str], names: list[str],
+                   event: dict[str, Any]) -> list[dict[str, Any]]:
     """The artists to refresh: requested ones (resolved through RDS, then Spotify search), else the stale ones."""
     if ids or names:
         known = store.get_many(ids) if store is not None else {}
         if event.get("Records"):  # queued (chatbot) requests: one refresh per artist per window is enough
-            ids = [i for i in ids if not _fresh(known.get(i), event.get("fresh_within_minutes", FRESH_WITHIN_MINUTES))]
-        out = [{"id": i, "name": (known.get(i) or {}).get("name") or "", **{k: v for k, v in (known.get(i) or {}).items()
-                                                                            if k in ("genres", "image_url")}}
+            within = event.get("fresh_within_minutes", FRESH_WITHIN_MINUTES)
+            ids = [i for i in ids if not _fresh(known.get(i), within)]
+        out = [{"id": i, "name": (known.get(i) or {}).get("name") or "",
+                **{k: v for k, v in (known.get(i) or {}).items() if k in ("genres", "image_url")}}
                for i in dict.fromkeys(ids)]
         for name in names:
             hit = (store.find_by_name_norm(name) if store is not None else []) or []
@@ -56,11 +62,12 @@ def select_artists(run: Run, store: Any, ids: list[str], names: list[str], event
     if store is None:
         return []
     hours = float(event.get("stale_after_hours", 20))
-    older = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=hours)
-    return store.stale_artists(older, limit=event.get("limit"))
+    older = _dt.datetime.now(_dt.UTC) - _dt.timedelta(hours=hours)
+    stale: list[dict[str, Any]] = store.stale_artists(older, limit=event.get("limit"))
+    return stale
 
 
-def _fresh(artist: dict | None, minutes: float) -> bool:
+def _fresh(artist: dict[str, Any] | None, minutes: float) -> bool:
     """Whether an artist row was refreshed within the last ``minutes``."""
     at = (artist or {}).get("refreshed_at")
     if isinstance(at, str):
@@ -70,11 +77,12 @@ def _fresh(artist: dict | None, minutes: float) -> bool:
             return False
     if not isinstance(at, _dt.datetime):
         return False
-    at = at if at.tzinfo else at.replace(tzinfo=_dt.timezone.utc)
-    return _dt.datetime.now(_dt.timezone.utc) - at < _dt.timedelta(minutes=float(minutes))
+    at = at if at.tzinfo else at.replace(tzinfo=_dt.UTC)
+    return _dt.datetime.now(_dt.UTC) - at < _dt.timedelta(minutes=float(minutes))
 
 
-def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
+def run_catalog(event: dict[str, Any], run: Run, store: Any,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     ids, names, failures = requested_artists(event)
     checkpoint = run.state.get(CHECKPOINT) or {}
     selected = select_artists(run, store, ids, names, event)
@@ -93,7 +101,7 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
             logger.warning("listening user unavailable; collections skipped", extra={"reason": str(e)})
             user = None
 
-    def on_chunk(artist_records: list[dict]) -> None:
+    def on_chunk(artist_records: list[dict[str, Any]]) -> None:
         if store is not None:
             store.upsert_artists(artist_rows(artist_records, "catalog", run.emitted_at), source="catalog")
 
@@ -119,7 +127,7 @@ def run_catalog(event: dict, run: Run, store: Any, progress=None) -> dict:
     return public(summary)
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: Any) -> dict:
-    run = open_run("catalog")
+@observed(logger)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = open_run("catalog", CatalogSettings.current().base)
     return run_catalog(event or {}, run, artist_store(run.settings))

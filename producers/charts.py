@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from producers.logic.charts import ingest_csv, run_weekly
 from producers.runtime import Run, artist_store, logger, name_resolver, open_run, public, seed_new_artists
 from sori.charts import ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename
+from sori.observability import observed
+from sori.settings import ChartsDropSettings, ChartsSettings, check_on_cold_start
 
 CHECKPOINT = "charts#checkpoint"
 REJECTED_PREFIX = "rejected/charts/"
+check_on_cold_start(ChartsDropSettings)  # what both functions of this module need (the weekly run: ChartsSettings)
 
 
-def run_charts(event: dict, run: Run, store: Any, progress=None) -> dict:
+def run_charts(event: dict[str, Any], run: Run, store: Any,
+               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     checkpoint = run.state.get(CHECKPOINT) or {}
-    week = event.get("week") or checkpoint.get("week") or chart_week(_dt.datetime.now(_dt.timezone.utc).date())
+    week = event.get("week") or checkpoint.get("week") or chart_week(_dt.datetime.now(_dt.UTC).date())
     countries = event.get("countries") or (checkpoint.get("pending") if checkpoint.get("week") == week else None)
     charts = [chart_for(c) for c in countries] if countries else list(load_charts().values())
     res = run_weekly(charts, week, run.sources, run.emit, emitted_at=run.emitted_at, progress=progress,
@@ -41,13 +46,13 @@ def run_charts(event: dict, run: Run, store: Any, progress=None) -> dict:
                               charts=res.charts, pending_charts=res.pending, artists_seeded=seeded))
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: Any) -> dict:
-    run = open_run("charts")
+@observed(logger)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = open_run("charts", ChartsSettings.current().base)
     return run_charts(event or {}, run, artist_store(run.settings))
 
 
-def chart_of_object(key: str, metadata: dict) -> tuple[str, str]:
+def chart_of_object(key: str, metadata: dict[str, Any]) -> tuple[str, str]:
     """(country, week) of a dropped object: metadata wins over the file name."""
     from_name = parse_chart_filename(key) or (None, None)
     country = (metadata.get("country") or from_name[0] or "").lower()
@@ -62,7 +67,7 @@ def chart_of_object(key: str, metadata: dict) -> tuple[str, str]:
     return country, week
 
 
-def ingest_object(s3: Any, bucket: str, key: str, run: Run, store: Any) -> dict:
+def ingest_object(s3: Any, bucket: str, key: str, run: Run, store: Any) -> dict[str, Any]:
     obj = s3.get_object(Bucket=bucket, Key=key)
     meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
     country, week = chart_of_object(key, meta)
@@ -79,7 +84,7 @@ def ingest_object(s3: Any, bucket: str, key: str, run: Run, store: Any) -> dict:
     return {"key": key, "country": country, "week": week, "entries": len(entries)}
 
 
-def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict:
+def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict[str, Any]:
     """Keep a rejected file and its reason out of the landing area (and on the DLQ when one is configured)."""
     base = key.rsplit("/", 1)[-1]
     s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + base, CopySource={"Bucket": bucket, "Key": key})
@@ -94,11 +99,11 @@ def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict
     return {"key": key, "error": str(err), "line": err.line}
 
 
-@logger.inject_lambda_context
-def s3_handler(event: dict, context: Any) -> dict:
+@observed(logger)
+def s3_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
 
-    run = open_run("charts-drop")
+    run = open_run("charts-drop", ChartsDropSettings.current().base)
     store = artist_store(run.settings)
     s3 = boto3.client("s3")
     ingested, rejected = [], []

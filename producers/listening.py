@@ -8,23 +8,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from producers.logic.listening import (Session, fetch_followed, fetch_recently_played, followed_records,
-                                       play_records)
-from producers.runtime import Run, artist_store, logger, open_run, open_user, public, save_rotated_token, seed_new_artists
+from producers.logic.listening import Session, fetch_followed, fetch_recently_played, followed_records, play_records
+from producers.runtime import (
+    Run,
+    artist_store,
+    logger,
+    open_run,
+    open_user,
+    public,
+    save_rotated_token,
+    seed_new_artists,
+)
+from sori.observability import observed
+from sori.settings import ListeningSettings, check_on_cold_start
 from sori.spotify.client import QuotaExceeded, RateLimited
 
 CURSOR = "listening#recently_played"
 JOBS = ("recently_played", "followed_artists")
+check_on_cold_start(ListeningSettings)
 
 
-def run_listening(event: dict, run: Run, store: Any) -> dict:
+def run_listening(event: dict[str, Any], run: Run, store: Any) -> dict[str, Any]:
     job = event.get("job") or "recently_played"
     if job not in JOBS:
         raise ValueError(f"unknown listening job {job!r} (expected one of {JOBS})")
     user = open_user(run)
     if user is None:
         raise RuntimeError("no listening refresh token configured (ListeningTokenSecret / SORI_SPOTIFY_REFRESH_TOKEN)")
-    stopped, extra = None, {"job": job}
+    stopped: str | None = None
+    extra: dict[str, Any] = {"job": job}
     try:
         user_id = user.call("me", user.sp.me)["id"]
         save_rotated_token(run)  # right after the first refresh: a crash later must not lose the new token
@@ -50,8 +62,8 @@ def run_listening(event: dict, run: Run, store: Any) -> dict:
     return public(run.summary(artists=extra.get("followed", 0), stopped=stopped, **extra))
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: Any) -> dict:
-    run = open_run("listening")
+@observed(logger)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = open_run("listening", ListeningSettings.current().base)
     return run_listening(event or {}, run, artist_store(run.settings) if (event or {}).get("job") ==
                          "followed_artists" else None)

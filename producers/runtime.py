@@ -11,10 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from sori.kinesis.producer import KinesisProducer
 from sori.metrics import publish, run_figures
+from sori.observability import function_logger
 from sori.records import utc_now
 from sori.settings import Settings, clear_secret_cache, get_settings, secret_value
 from sori.spotify.capabilities import Capabilities
@@ -22,7 +21,7 @@ from sori.spotify.client import Retrier, app_client, reccobeats_client, shared_b
 from sori.spotify.sources import Sources
 from sori.stores.state import StateStore
 
-logger = Logger(service="sori-producers")
+logger = function_logger("sori-producers")
 
 MODES = ("extended", "development")
 
@@ -44,16 +43,16 @@ class Run:
     state: Any = None
     user: Any = None
     refresh_token: str | None = field(default=None, repr=False)
-    records: Counter = field(default_factory=Counter)
-    extra: dict = field(default_factory=dict)
+    records: Counter[Any] = field(default_factory=Counter)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def emit(self, records: list[dict]) -> None:
+    def emit(self, records: list[dict[str, Any]]) -> None:
         """Put records on the stream (raises :class:`sori.kinesis.producer.UnsentRecordsError`; nothing dropped)."""
         if records:
             self.producer.put(records)
             self.records.update(r["type"] for r in records)
 
-    def calls(self) -> dict:
+    def calls(self) -> dict[str, Any]:
         c = Counter(self.sources.api.calls)
         if self.user is not None and self.user.retrier is not self.sources.api.retrier:
             c.update(self.user.calls)
@@ -68,7 +67,8 @@ class Run:
             return "development"
         return "extended" if any(v for v in caps.values()) else "unknown"
 
-    def summary(self, *, artists: int = 0, resumed_from: Any = None, stopped: str | None = None, **extra) -> dict:
+    def summary(self, *, artists: int = 0, resumed_from: Any = None, stopped: str | None = None,
+                **extra: Any) -> dict[str, Any]:
         calls = self.calls()
         total = self.producer.total
         out = {
@@ -143,7 +143,7 @@ def save_rotated_token(run: Run) -> bool:
     return True
 
 
-def public(summary: dict) -> dict:
+def public(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary without private bookkeeping keys."""
     return {k: v for k, v in summary.items() if not k.startswith("_")}
 
@@ -173,7 +173,7 @@ def artist_store(settings: Settings) -> Any:
     return ArtistStore(connect(settings))
 
 
-def artist_rows(artist_records: list[dict], source: str, refreshed_at: Any = None) -> list[dict]:
+def artist_rows(artist_records: list[dict[str, Any]], source: str, refreshed_at: Any = None) -> list[dict[str, Any]]:
     """RDS ``artists`` rows from ``artist`` records (what the chatbot looks up). Fields a record lacks stay None,
     so the store keeps what an earlier refresh learnt."""
     return [{"id": r["data"]["artist_id"], "name": r["data"]["name"], "image_url": r["data"].get("image_url"),

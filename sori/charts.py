@@ -124,7 +124,8 @@ def split_artists(field: str) -> tuple[str, ...]:
             text = text.replace(name, token)
     parts = [p.strip() for p in text.split(",")]
     out = []
-    for p in parts:
+    for part in parts:
+        p = part
         for token, name in keep.items():
             p = p.replace(token, name)
         if p:
@@ -145,14 +146,8 @@ def _int(value: str, column: str, line: int, name: str, *, optional: bool) -> in
     return None if optional and n < 0 else n  # previous_rank -1 = new entry
 
 
-def parse_weekly_csv(data: bytes | str, *, name: str = "", expected_rows: int | None = ROWS_PER_WEEK
-                     ) -> list[ChartRow]:
-    """Parse a whole charts.spotify.com weekly export; every row or :class:`ChartCSVError` naming the line.
-
-    Checks: the header, nine fields per row, a ``spotify:track:<id>`` uri, numeric columns, ranks 1..N in order
-    (a gap or a cut-off last line is caught), and N == ``expected_rows`` when given (a file truncated exactly at
-    a line end is caught too). ``name`` (the object key) only labels error messages.
-    """
+def _csv_text(data: bytes | str, name: str) -> str:
+    """The export as text: UTF-8 (a BOM dropped), or :class:`ChartCSVError` when undecodable or empty."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -162,6 +157,43 @@ def parse_weekly_csv(data: bytes | str, *, name: str = "", expected_rows: int | 
         text = data[1:] if data.startswith("\ufeff") else data
     if not text.strip():
         raise ChartCSVError("file is empty", 0, name)
+    return text
+
+
+def _chart_row(record: list[str], rank_expected: int, start: int, name: str) -> ChartRow:
+    """One data record of the export as a :class:`ChartRow`, or :class:`ChartCSVError` naming its line."""
+    if len(record) != len(HEADER):
+        raise ChartCSVError(f"expected {len(HEADER)} fields, found {len(record)} (truncated or malformed row)",
+                            start, name)
+    f = dict(zip(HEADER, record, strict=True))
+    rank = _int(f["rank"], "rank", start, name, optional=False)
+    if rank != rank_expected:
+        raise ChartCSVError(f"rank {rank} out of order (expected {rank_expected})", start, name)
+    m = _TRACK_URI.match(f["uri"].strip())
+    if not m:
+        raise ChartCSVError(f"uri is not a spotify:track uri: {f['uri']!r}", start, name)
+    artists = split_artists(f["artist_names"])
+    if not artists:
+        raise ChartCSVError("artist_names is empty", start, name)
+    return ChartRow(
+        rank=rank, track_id=m.group(1), artist_names=artists, track_name=f["track_name"].strip(),
+        source=f["source"].strip(),
+        peak_rank=_int(f["peak_rank"], "peak_rank", start, name, optional=True),
+        previous_rank=_int(f["previous_rank"], "previous_rank", start, name, optional=True),
+        weeks_on_chart=_int(f["weeks_on_chart"], "weeks_on_chart", start, name, optional=True),
+        streams=_int(f["streams"], "streams", start, name, optional=False),
+    )
+
+
+def parse_weekly_csv(data: bytes | str, *, name: str = "", expected_rows: int | None = ROWS_PER_WEEK
+                     ) -> list[ChartRow]:
+    """Parse a whole charts.spotify.com weekly export; every row or :class:`ChartCSVError` naming the line.
+
+    Checks: the header, nine fields per row, a ``spotify:track:<id>`` uri, numeric columns, ranks 1..N in order
+    (a gap or a cut-off last line is caught), and N == ``expected_rows`` when given (a file truncated exactly at
+    a line end is caught too). ``name`` (the object key) only labels error messages.
+    """
+    text = _csv_text(data, name)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[ChartRow] = []
     header_seen = False
@@ -179,27 +211,7 @@ def parse_weekly_csv(data: bytes | str, *, name: str = "", expected_rows: int | 
                                         start, name)
                 header_seen = True
                 continue
-            if len(record) != len(HEADER):
-                raise ChartCSVError(f"expected {len(HEADER)} fields, found {len(record)} (truncated or malformed row)",
-                                    start, name)
-            f = dict(zip(HEADER, record))
-            rank = _int(f["rank"], "rank", start, name, optional=False)
-            if rank != len(rows) + 1:
-                raise ChartCSVError(f"rank {rank} out of order (expected {len(rows) + 1})", start, name)
-            m = _TRACK_URI.match(f["uri"].strip())
-            if not m:
-                raise ChartCSVError(f"uri is not a spotify:track uri: {f['uri']!r}", start, name)
-            artists = split_artists(f["artist_names"])
-            if not artists:
-                raise ChartCSVError("artist_names is empty", start, name)
-            rows.append(ChartRow(
-                rank=rank, track_id=m.group(1), artist_names=artists, track_name=f["track_name"].strip(),
-                source=f["source"].strip(),
-                peak_rank=_int(f["peak_rank"], "peak_rank", start, name, optional=True),
-                previous_rank=_int(f["previous_rank"], "previous_rank", start, name, optional=True),
-                weeks_on_chart=_int(f["weeks_on_chart"], "weeks_on_chart", start, name, optional=True),
-                streams=_int(f["streams"], "streams", start, name, optional=False),
-            ))
+            rows.append(_chart_row(record, len(rows) + 1, start, name))
     except csv.Error as e:
         raise ChartCSVError(f"malformed CSV ({e})", line, name) from None
     if not header_seen:

@@ -9,7 +9,7 @@ Every consumer (dynamo_sink, s3_sink) runs the same steps::
     return partial_response(event, failed)  # Powertools BatchProcessor → {"batchItemFailures": [...]}
 
 The **batch item is the Kinesis record**, not the user record: that is what Lambda checkpoints (a failure
-inside an aggregate retries the whole aggregate, DESIGN.md §6), and it keeps Powertools' per-item cost off
+inside an aggregate retries the whole aggregate, docs/ARCHITECTURE.md §6.2), and it keeps Powertools' per-item cost off
 the per-user-record hot path. A user record that can never succeed (bad JSON, unknown type or version,
 schema violation, corrupt aggregate) goes to the DLQ with its payload, shard, sequence numbers and reason.
 A transient failure (sink write, DLQ send) marks its item failed; Lambda resumes from the lowest failed
@@ -31,12 +31,17 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sori.dlq import DeadLetterQueue, poison_message
+from sori.dlq import poison_message
 from sori.kinesis.deagg import Unpacked, shard_id, unpack_event_record
 from sori.records import Record, RecordError, validate
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +87,22 @@ class RowBatch:
     poison: list[Poison] = field(default_factory=list)
 
 
-    def before(self, item: int) -> "RowBatch":
+    def before(self, item: int) -> RowBatch:
         """The batch without the records of items ``item`` and later (they will be retried)."""
         return RowBatch(self.items, [(i, r) for i, r in self.records if i < item], self.poison)
+
+
+class DeadLetterSink(Protocol):
+    """Where poison goes (``sori.dlq.DeadLetterQueue``): ``send`` returns the indices it could not send."""
+
+    def send(self, messages: list[dict[str, Any]]) -> list[int]: ...
 
 
 class DecodedBatch(Protocol):
     items: list[BatchItem]
     poison: list[Poison]
 
-    def before(self, item: int) -> "DecodedBatch": ...
+    def before(self, item: int) -> DecodedBatch: ...
 
 
 def unpack_items(event: Mapping[str, Any]) -> list[BatchItem]:
@@ -115,7 +126,7 @@ def decode_rows(items: Sequence[BatchItem]) -> RowBatch:
     return out
 
 
-def dead_letter(batch: DecodedBatch, dlq: DeadLetterQueue, function: str) -> dict[int, BaseException]:
+def dead_letter(batch: DecodedBatch, dlq: DeadLetterSink, function: str) -> dict[int, BaseException]:
     """Send the batch's poison to the DLQ; items whose poison could not be sent are failed (retried)."""
     if not batch.poison:
         return {}
@@ -127,14 +138,16 @@ def dead_letter(batch: DecodedBatch, dlq: DeadLetterQueue, function: str) -> dic
                                    sequence_number=item.sequence_number, sub_sequence_number=item.sub(p.position),
                                    partition_key=pks[p.position] if p.position < len(pks) else "",
                                    function=function))
-    log.warning("dead-lettering %d poison record(s)", len(msgs), extra={"reasons": sorted({p.reason for p in batch.poison})[:10]})
+    log.warning("dead-lettering %d poison record(s)", len(msgs),
+                extra={"reasons": sorted({p.reason for p in batch.poison})[:10]})
     failed: dict[int, BaseException] = {}
     for i in dlq.send(msgs):
         failed.setdefault(batch.poison[i].item, TransientError("dead-letter send failed"))
     return failed
 
 
-def partial_response(event: Mapping[str, Any], failed: Mapping[int, BaseException], context=None) -> dict:
+def partial_response(event: Mapping[str, Any], failed: Mapping[int, BaseException],
+                     context: LambdaContext | None = None) -> dict[str, Any]:
     """``{"batchItemFailures": [...]}`` for the failed items, shaped by Powertools' ``BatchProcessor``.
 
     Never raises for an all-failed batch: the mapping retries from the lowest reported sequence number,
@@ -146,24 +159,26 @@ def partial_response(event: Mapping[str, Any], failed: Mapping[int, BaseExceptio
         return {"batchItemFailures": []}
     by_seq = {event["Records"][i]["kinesis"]["sequenceNumber"]: e for i, e in failed.items()}
 
-    def check(record) -> None:
+    def check(record: KinesisStreamRecord) -> None:
         err = by_seq.get(record.kinesis.sequence_number)
         if err is not None:
             raise err
 
     processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=dict(event), record_handler=check, processor=processor, context=context)
+    return dict(process_partial_response(event=dict(event), record_handler=check, processor=processor,
+                                         context=context))
 
 
 Sink = Callable[[Any], Mapping[int, BaseException]]
 
 
-def function_name(context=None) -> str:
+def function_name(context: LambdaContext | None = None) -> str:
     return getattr(context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
-def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue, decoder: Callable[[list[BatchItem]], Any] = decode_rows,
-            context=None, metrics_service: str | None = None) -> dict:
+def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterSink,
+            decoder: Callable[[list[BatchItem]], Any] = decode_rows, context: LambdaContext | None = None,
+            metrics_service: str | None = None) -> dict[str, Any]:
     """Run the whole consumer path over one Lambda Kinesis event; return the partial batch response.
 
     With ``metrics_service`` the batch's figures (``UserRecords``, ``PoisonRecords``, ``FailedItems``) are
@@ -181,7 +196,8 @@ def consume(event: Mapping[str, Any], sink: Sink, *, dlq: DeadLetterQueue, decod
     return resp
 
 
-def _consume(event, items: list[BatchItem], batch, sink: Sink, dlq: DeadLetterQueue, context) -> dict:
+def _consume(event: Mapping[str, Any], items: list[BatchItem], batch: DecodedBatch, sink: Sink, dlq: DeadLetterSink,
+             context: LambdaContext | None) -> dict[str, Any]:
     failed = dict(dead_letter(batch, dlq, function_name(context)))
     if failed:  # the mapping resumes at the lowest failed item: sink only what comes before it
         k = min(failed)

@@ -33,9 +33,11 @@ import base64
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
+from sori._types import BotoClient
 from sori.records import RecordError, utc_now, validate
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ MAX_BATCH_COUNT = 10
 MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 
 
-def _boto3_client(name: str):
+def _boto3_client(name: str) -> BotoClient:
     import boto3  # lazy: importing this module stays cheap
 
     return boto3.client(name)
@@ -55,7 +57,7 @@ def _boto3_client(name: str):
 
 def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_number: str,
                    sub_sequence_number: int | None, function: str, partition_key: str = "",
-                   failed_at: str | None = None) -> dict:
+                   failed_at: str | None = None) -> dict[str, Any]:
     """The dead-letter message for one user record that can never be processed."""
     try:
         text, encoding = payload.decode("utf-8"), "utf-8"
@@ -66,11 +68,12 @@ def poison_message(payload: bytes, *, reason: str, shard_id: str, sequence_numbe
             "partition_key": partition_key, "function": function, "failed_at": failed_at or utc_now()}
 
 
-def payload_of(message: Mapping[str, Any], s3=None) -> bytes:
+def payload_of(message: Mapping[str, Any], s3: BotoClient = None) -> bytes:
     """The original payload bytes of a poison message (read from S3 when it was parked there)."""
     if message.get("encoding") == "s3":
         bucket, key = split_s3_url(message["record_s3"])
-        return (s3 or _boto3_client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = (s3 or _boto3_client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
     if message.get("encoding") == "base64":
         return base64.b64decode(message["record"])
     return str(message["record"]).encode("utf-8")
@@ -119,8 +122,8 @@ class DeadLetterQueue:
     >>> dlq = DeadLetterQueue("https://sqs…/s3-sink-dlq", overflow_bucket="sori-data")   # doctest: +SKIP
     """
 
-    def __init__(self, queue_url: str, client=None, *, overflow_bucket: str = "", overflow_prefix: str = "dlq",
-                 s3=None):
+    def __init__(self, queue_url: str, client: BotoClient = None, *, overflow_bucket: str = "",
+                 overflow_prefix: str = "dlq", s3: BotoClient = None):
         self.queue_url = queue_url
         self._client = client
         self.overflow_bucket = overflow_bucket
@@ -128,12 +131,12 @@ class DeadLetterQueue:
         self._s3 = s3
 
     @property
-    def client(self):
+    def client(self) -> BotoClient:
         if self._client is None:
             self._client = _boto3_client("sqs")
         return self._client
 
-    def send(self, messages: list[dict]) -> list[int]:
+    def send(self, messages: list[dict[str, Any]]) -> list[int]:
         """Send messages (batched by count and size); return the indices that could not be sent.
 
         Raises ``RuntimeError`` when no queue is configured: poison must never vanish quietly.
@@ -145,8 +148,8 @@ class DeadLetterQueue:
         failed: list[int] = []
         bodies: list[str | None] = []
         for i, m in enumerate(messages):
-            body = json.dumps(m, ensure_ascii=False)
-            if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            body: str | None = json.dumps(m, ensure_ascii=False)
+            if body is not None and len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
                 body = self._claim_check(m)
                 if body is None:
                     failed.append(i)
@@ -155,7 +158,7 @@ class DeadLetterQueue:
             entries = [{"Id": str(i), "MessageBody": body} for i, body in chunk]
             try:
                 resp = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) these items
+            except Exception:
                 log.exception("dead-letter send failed")
                 failed.extend(i for i, _ in chunk)
                 continue
@@ -173,7 +176,7 @@ class DeadLetterQueue:
         payload = payload_of(message)
         try:
             self._s3.put_object(Bucket=self.overflow_bucket, Key=key, Body=payload)
-        except Exception:  # noqa: BLE001 - transient: the caller fails (and retries) this item
+        except Exception:
             log.exception("parking an oversize dead letter in s3://%s/%s failed", self.overflow_bucket, key)
             return None
         small = {k: v for k, v in message.items() if k != "record"}
@@ -207,7 +210,7 @@ class RedriveReport:
     still_poison: list[str] = field(default_factory=list)  # reasons of records that still fail validation
     failed: int = 0  # messages left in the queue because sending them on failed
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"received": self.received, "redriven": self.redriven, "deleted": self.deleted,
                 "still_poison": len(self.still_poison), "failed": self.failed}
 
@@ -216,7 +219,7 @@ class RedriveReport:
 Sender = Callable[[list[tuple[str, bytes]]], None]
 
 
-def stream_sender(stream_name: str, client=None) -> Sender:
+def stream_sender(stream_name: str, client: BotoClient = None) -> Sender:
     """A sender that puts payloads back on the Kinesis stream (retrying failed entries)."""
     kinesis = client or _boto3_client("kinesis")
 
@@ -227,7 +230,7 @@ def stream_sender(stream_name: str, client=None) -> Sender:
                 resp = kinesis.put_records(StreamName=stream_name, Records=pending)
                 if not resp.get("FailedRecordCount"):
                     break
-                pending = [e for e, r in zip(pending, resp["Records"]) if r.get("ErrorCode")]
+                pending = [e for e, r in zip(pending, resp["Records"], strict=False) if r.get("ErrorCode")]
                 time.sleep(min(2.0, 0.05 * 2 ** attempt))
             else:
                 raise RuntimeError(f"{len(pending)} records could not be put back on {stream_name}")
@@ -235,11 +238,12 @@ def stream_sender(stream_name: str, client=None) -> Sender:
     return send
 
 
-def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_seq: str) -> list[dict]:
+def read_stream_range(kinesis: BotoClient, stream_arn: str, shard: str, start_seq: str,
+                      end_seq: str) -> list[dict[str, Any]]:
     """Kinesis records ``start_seq..end_seq`` of one shard (still retained), boto3-shaped."""
     it = kinesis.get_shard_iterator(StreamARN=stream_arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
                                     StartingSequenceNumber=start_seq)["ShardIterator"]
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     end = int(end_seq)
     for _ in range(10_000):
         resp = kinesis.get_records(ShardIterator=it, Limit=1000, StreamARN=stream_arn)
@@ -253,7 +257,8 @@ def read_stream_range(kinesis, stream_arn: str, shard: str, start_seq: str, end_
     return out
 
 
-def _queue_pass(sqs, queue_url: str, handle: Callable[[dict], bool], max_messages: int | None = None) -> tuple[int, int]:
+def _queue_pass(sqs: BotoClient, queue_url: str, handle: Callable[[dict[str, Any]], bool],
+                max_messages: int | None = None) -> tuple[int, int]:
     """Receive every message of ``queue_url`` once. ``handle(message)`` returns True to delete it (batched) or
     False to keep it: kept messages stay invisible for the rest of the pass (so it moves on to the others) and are
     made visible again at its end. Returns (received, deleted)."""
@@ -283,7 +288,8 @@ def _queue_pass(sqs, queue_url: str, handle: Callable[[dict], bool], max_message
     return received, deleted
 
 
-def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, max_messages: int | None = None,
+def redrive(queue_url: str, send: Sender, *, sqs: BotoClient = None, kinesis: BotoClient = None,
+            s3: BotoClient = None, max_messages: int | None = None,
             revalidate: bool = True) -> RedriveReport:
     """Replay dead-lettered records through ``send`` and delete each message once it is sent on.
 
@@ -295,11 +301,11 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
     report = RedriveReport()
     parked: list[str] = []
 
-    def handle(m: dict) -> bool:
+    def handle(m: dict[str, Any]) -> bool:
         try:
             body = json.loads(m["Body"])
             items = _items_of(body, kinesis, s3)
-        except Exception as e:  # noqa: BLE001 - an unreadable dead letter stays where it is
+        except Exception as e:
             log.warning("cannot redrive message %s: %s", m.get("MessageId"), e)
             report.failed += 1
             return False
@@ -311,7 +317,7 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
                 return False
         try:
             send(items)
-        except Exception as e:  # noqa: BLE001 - left in the queue for the next redrive
+        except Exception as e:
             log.warning("redrive send failed: %s", e)
             report.failed += 1
             return False
@@ -326,12 +332,12 @@ def redrive(queue_url: str, send: Sender, *, sqs=None, kinesis=None, s3=None, ma
             bucket, key = split_s3_url(url)
             s3 = s3 or _boto3_client("s3")
             s3.delete_object(Bucket=bucket, Key=key)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log.warning("could not remove parked dead letter %s: %s", url, e)
     return report
 
 
-def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
+def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs: BotoClient = None,
              max_messages: int | None = None) -> RedriveReport:
     """Run the failed asynchronous invocations parked on ``queue_url`` again: ``invoke(request_payload)`` per
     on-failure record, which is deleted once ``invoke`` returns. Anything else on the queue (a rejected chart
@@ -342,7 +348,7 @@ def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
     """
     report = RedriveReport()
 
-    def handle(m: dict) -> bool:
+    def handle(m: dict[str, Any]) -> bool:
         try:
             body = json.loads(m["Body"])
         except ValueError:
@@ -351,7 +357,7 @@ def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
             return False
         try:
             invoke(body["requestPayload"])
-        except Exception as e:  # noqa: BLE001 - still failing: it stays for the next attempt
+        except Exception as e:
             log.warning("re-invocation failed: %s", e)
             report.failed += 1
             return False
@@ -362,7 +368,7 @@ def reinvoke(queue_url: str, invoke: Callable[[Any], Any], *, sqs=None,
     return report
 
 
-def _items_of(body: Mapping[str, Any], kinesis, s3=None) -> list[tuple[str, bytes]]:
+def _items_of(body: Mapping[str, Any], kinesis: BotoClient, s3: BotoClient = None) -> list[tuple[str, bytes]]:
     if is_on_failure_record(body):
         info = body["KinesisBatchInfo"]
         kinesis = kinesis or _boto3_client("kinesis")

@@ -1,4 +1,4 @@
-"""DuckDB over the parquet lake: the local stand-in for Athena (DESIGN.md §5).
+"""DuckDB over the parquet lake: the local stand-in for Athena (docs/ARCHITECTURE.md §5).
 
 Each lake table is registered as a view over its live parquet files (compaction manifests resolved, see
 ``sori.lake.live_files``), read through pyarrow's ``S3FileSystem`` with ``endpoint_override`` — DuckDB 2.x
@@ -16,19 +16,21 @@ field existed read as nulls in that column (the dataset has the contract's curre
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 from pyarrow import fs as pafs
 
+from sori._types import BotoSession
 from sori.lake import LakeStorage, arrow_schema, live_files
 from sori.records import TABLES
 from sori.settings import Settings, get_settings
 
 
-def s3_filesystem(region: str, endpoint_url: str | None = None, session=None) -> pafs.S3FileSystem:
+def s3_filesystem(region: str, endpoint_url: str | None = None, session: BotoSession = None) -> pafs.S3FileSystem:
     """A pyarrow S3 filesystem with boto3's credentials, pointed at ``AWS_ENDPOINT_URL`` when set (moto)."""
     import boto3
 
@@ -60,10 +62,10 @@ class LakeDuck:
         self._registered = False
         self.files: dict[str, list[str]] = {}  # table -> s3 keys read (after manifest resolution)
 
-    def __enter__(self) -> "LakeDuck":
+    def __enter__(self) -> LakeDuck:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -79,7 +81,8 @@ class LakeDuck:
         """The partitions of ``table`` this connection reads."""
         wanted = self.partitions.get(table)
         dts = self.storage.partitions(table) if wanted is None else sorted(set(wanted))
-        return [d for d in dts if (self.dt_from is None or d >= self.dt_from) and (self.dt_to is None or d <= self.dt_to)]
+        return [d for d in dts
+                if (self.dt_from is None or d >= self.dt_from) and (self.dt_to is None or d <= self.dt_to)]
 
     def dataset(self, table: str) -> ds.Dataset | pa.Table:
         """The table's rows as a pyarrow dataset (``dt`` included), over its live files."""
@@ -90,7 +93,8 @@ class LakeDuck:
             return schema.empty_table()
         base = f"{self.storage.bucket}/{self.storage.prefix}/{table}"
         return ds.dataset([f"{self.storage.bucket}/{k}" for k in keys], schema=schema, format="parquet",
-                          filesystem=self.fs, partitioning=ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive"),
+                          filesystem=self.fs,
+                          partitioning=ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive"),
                           partition_base_dir=base)
 
     def register(self) -> None:

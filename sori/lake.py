@@ -44,14 +44,19 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sori._types import BotoClient, BotoSession
 from sori.records import ENVELOPE_COLUMNS, TABLES
+
+if TYPE_CHECKING:
+    from sori.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +105,7 @@ def arrow_type(kind: str) -> pa.DataType:
     return _ARROW[kind]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def arrow_schema(table: str) -> pa.Schema:
     """The parquet schema of a lake table: envelope columns, then the contract's data fields.
 
@@ -127,15 +132,16 @@ HIGH_CARDINALITY = frozenset({"record_id", "track_id", "name", "track_name", "ur
 
 def _leaf(field: pa.Field) -> str | None:
     """The parquet column path of a string(-list) column, None for other types."""
+    name: str = field.name
     if pa.types.is_string(field.type):
-        return field.name
+        return name
     if pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type):
         return f"{field.name}.list.element"
     return None
 
 
 @functools.lru_cache(maxsize=64)
-def parquet_options(schema: pa.Schema) -> dict:
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """``pq.write_table`` options for a lake schema: snappy; dictionary encoding for the repetitive string
     columns only (``v``/ids-per-artist/genres/dates/sources; numbers and the :data:`HIGH_CARDINALITY` columns stay
     plain); statistics on every column but the high-cardinality ones; no Arrow schema copy. Readers need nothing
@@ -156,7 +162,8 @@ def to_parquet(t: pa.Table) -> bytes:
     """Snappy parquet bytes (see :func:`parquet_options`)."""
     sink = pa.BufferOutputStream()
     pq.write_table(t, sink, **parquet_options(t.schema))
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def from_parquet(data: bytes) -> pa.Table:
@@ -195,16 +202,16 @@ class LakeStorage:
     'lake/artists/dt=2026-11-22/x.snappy.parquet'
     """
 
-    def __init__(self, bucket: str, prefix: str = "lake", s3=None):
+    def __init__(self, bucket: str, prefix: str = "lake", s3: BotoClient = None):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self._s3 = s3
 
     @classmethod
-    def from_settings(cls, settings, s3=None) -> "LakeStorage":
+    def from_settings(cls, settings: Settings, s3: BotoClient = None) -> LakeStorage:
         return cls(settings.bucket, settings.lake_prefix, s3)
 
     @property
-    def s3(self):
+    def s3(self) -> BotoClient:
         if self._s3 is None:
             import boto3
 
@@ -222,16 +229,17 @@ class LakeStorage:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def get(self, key: str) -> bytes:
-        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
 
-    def list(self, prefix: str) -> list[LakeObject]:
+    def list_objects(self, prefix: str) -> list[LakeObject]:
         out: list[LakeObject] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             out.extend(LakeObject(o["Key"], o.get("Size", 0)) for o in page.get("Contents", ()))
         return out
 
     def list_partition(self, table: str, dt: str) -> list[LakeObject]:
-        return self.list(partition_prefix(table, dt, self.prefix))
+        return self.list_objects(partition_prefix(table, dt, self.prefix))
 
     def partitions(self, table: str) -> list[str]:
         """The ``dt`` values present for a table, sorted."""
@@ -258,7 +266,7 @@ class LakeStorage:
         name = object_name(shard, first_seq, last_seq)
         key = self.key(table, dt, name)
         self.put(key, body)
-        stale = [o.key for o in self.list(self.key(table, dt, f"{shard}-{first_seq}-")) if o.key != key]
+        stale = [o.key for o in self.list_objects(self.key(table, dt, f"{shard}-{first_seq}-")) if o.key != key]
         if stale:
             log.info("replacing stale attempt(s) %s", stale)
             self.delete(stale)
@@ -266,7 +274,7 @@ class LakeStorage:
 
     def delete_prefix_matches(self, table: str, dt: str, shard: str, first_seq: str) -> None:
         """Delete every sink object of ``shard`` whose range starts at ``first_seq`` (used to roll back)."""
-        keys = [o.key for o in self.list(self.key(table, dt, f"{shard}-{first_seq}-"))]
+        keys = [o.key for o in self.list_objects(self.key(table, dt, f"{shard}-{first_seq}-"))]
         if keys:
             self.delete(keys)
 
@@ -292,7 +300,8 @@ def _manifests(storage: LakeStorage, objects: Sequence[LakeObject]) -> list[Mani
     return out
 
 
-def live_files(storage: LakeStorage, table: str, dt: str, objects: Sequence[LakeObject] | None = None) -> list[LakeObject]:
+def live_files(storage: LakeStorage, table: str, dt: str,
+               objects: Sequence[LakeObject] | None = None) -> list[LakeObject]:
     """The data files a reader must read for one partition (compaction manifests resolved)."""
     objects = storage.list_partition(table, dt) if objects is None else objects
     present = {o.name for o in objects}
@@ -313,7 +322,7 @@ def read_partition(storage: LakeStorage, table: str, dt: str) -> pa.Table:
 class GlueCatalog:
     """Glue tables and partitions of the lake (partitions registered at write time, cached per process)."""
 
-    def __init__(self, database: str, storage: LakeStorage, session=None):
+    def __init__(self, database: str, storage: LakeStorage, session: BotoSession = None):
         self.database, self.storage, self._session = database, storage, session
         self._known: set[tuple[str, str]] = set()
 
@@ -362,7 +371,7 @@ class CompactionReport:
     rows_out: int = 0
     recovered: list[str] = field(default_factory=list)  # leftover manifests finished or rolled back
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "dt": self.dt, "inputs": self.inputs, "outputs": self.outputs,
                 "rows_in": self.rows_in, "rows_out": self.rows_out, "duplicates_dropped": self.rows_in - self.rows_out,
                 "recovered": self.recovered}
@@ -372,7 +381,7 @@ def recover(storage: LakeStorage, table: str, dt: str) -> list[str]:
     """Finish committed leftover manifests (delete their inputs) and roll back uncommitted ones."""
     objects = storage.list_partition(table, dt)
     present = {o.name for o in objects}
-    done = []
+    done: list[str] = []
     for m in _manifests(storage, objects):
         if m.committed(present):
             storage.delete(storage.key(table, dt, n) for n in m.inputs if n in present)
@@ -391,7 +400,8 @@ def compact_partition(storage: LakeStorage, table: str, dt: str, *, target_rows:
     if len(files) < min_files:
         return report
     inputs = sorted(o.name for o in files)
-    t = pa.concat_tables([conform(from_parquet(storage.get(o.key)), table) for o in sorted(files, key=lambda o: o.name)])
+    t = pa.concat_tables([conform(from_parquet(storage.get(o.key)), table)
+                          for o in sorted(files, key=lambda o: o.name)])
     report.inputs, report.rows_in = len(inputs), t.num_rows
     t = dedup_latest(t)
     report.rows_out = t.num_rows

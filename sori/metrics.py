@@ -12,25 +12,26 @@ Where no CloudWatch reads stdout — the local stack sets ``POWERTOOLS_METRICS_D
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DEFAULT_NAMESPACE = "sori"
 
 
-def publish(counts: Mapping[str, float], *, service: str, dimensions: Mapping[str, str] | None = None) -> bool:
+def publish(counts: Mapping[str, float | None], *, service: str, dimensions: Mapping[str, str] | None = None) -> bool:
     """Print ``counts`` (unit Count) as one EMF line; returns whether anything was published."""
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
     from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-    counts = {k: v for k, v in counts.items() if v is not None}
-    if not counts or is_metrics_disabled():
+    present = {k: v for k, v in counts.items() if v is not None}
+    if not present or is_metrics_disabled():
         return False
     m = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
                          service=service)
     for name, value in (dimensions or {}).items():
         m.add_dimension(name=name, value=str(value))
-    for name, value in counts.items():
-        m.add_metric(name=name, unit=MetricUnit.Count, value=float(value))
+    for metric, count in present.items():
+        m.add_metric(name=metric, unit=MetricUnit.Count, value=float(count))
     m.flush_metrics()
     return True
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from sori._types import BotoSession
 from sori.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,10 +36,10 @@ class QueryEngine(Protocol):
 
     name: str
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> "pd.DataFrame": ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_sql(name: str) -> str:
     """The text of ``sori/queries/<name>.sql``."""
     path = QUERIES_DIR / f"{name}.sql"
@@ -60,7 +62,7 @@ def param_names(sql: str) -> list[str]:
     return names
 
 
-def run_query(engine: QueryEngine, name: str, **params: Any) -> "pd.DataFrame":
+def run_query(engine: QueryEngine, name: str, **params: Any) -> pd.DataFrame:
     """Run the named query, binding its declared parameters by name."""
     sql = load_sql(name)
     missing = [p for p in param_names(sql) if p not in params]
@@ -75,7 +77,7 @@ def window(days: int, until: _dt.date | None = None) -> dict[str, str]:
     >>> window(7, _dt.date(2026, 11, 22))
     {'since': '2026-11-16', 'until': '2026-11-22'}
     """
-    until = until or _dt.datetime.now(_dt.timezone.utc).date()
+    until = until or _dt.datetime.now(_dt.UTC).date()
     return {"since": (until - _dt.timedelta(days=max(days, 1) - 1)).isoformat(), "until": until.isoformat()}
 
 
@@ -101,11 +103,11 @@ class AthenaEngine:
 
     name = "athena"
 
-    def __init__(self, settings: Settings | None = None, boto3_session=None):
+    def __init__(self, settings: Settings | None = None, boto3_session: BotoSession = None) -> None:
         self.settings = settings or get_settings()
         self.boto3_session = boto3_session
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> "pd.DataFrame":
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         import awswrangler as wr
 
         return wr.athena.read_sql_query(
@@ -129,7 +131,7 @@ class DuckEngine:
             source = LakeDuck(settings or get_settings(), **{"dedup": True, **lake_options})
         self.source = source
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> "pd.DataFrame":
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         params = [p.isoformat() if isinstance(p, (_dt.date, _dt.datetime)) else p for p in params]
         if hasattr(self.source, "execute"):  # a duckdb connection
             return self.source.execute(sql, list(params)).df()

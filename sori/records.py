@@ -1,4 +1,4 @@
-"""The record contract: the one shape every Kinesis user record has (DESIGN.md §3).
+"""The record contract: the one shape every Kinesis user record has (docs/ARCHITECTURE.md §3).
 
 Every user record is one JSON object::
 
@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: Versions consumers accept. A record with any other ``v`` is poison: dead-lettered with a reason.
 SUPPORTED_VERSIONS = frozenset({1})
@@ -43,14 +44,13 @@ class Field:
     """One field of a record's ``data``.
 
     ``kind`` is a logical type: ``string``, ``int``, ``double``, ``bool``, ``date`` (YYYY-MM-DD string),
-    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. ``since`` is the record version that
-    introduced the field: fields added later are always optional, so old readers and tables keep working.
+    ``timestamp`` (ISO-8601 UTC string) or ``array<string>``. A field added in a later record version must
+    be optional, so old readers and tables keep working.
     """
 
     name: str
     kind: str
     required: bool = False
-    since: int = 1
 
 
 def _f(name: str, kind: str = "string", required: bool = False) -> Field:
@@ -147,14 +147,14 @@ class Record:
     def spec(self) -> RecordType:
         return TYPES[self.type]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "v": self.v, "id": self.id, "emitted_at": self.emitted_at,
                 "source": self.source, "data": dict(self.data)}
 
 
 def utc_now() -> str:
     """Now as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_id(type_: str, data: Mapping[str, Any], emitted_at: str) -> str:
@@ -171,7 +171,7 @@ def record_id(type_: str, data: Mapping[str, Any], emitted_at: str) -> str:
 
 
 def make_record(type_: str, data: Mapping[str, Any], *, source: str, emitted_at: str | None = None,
-                v: int = CURRENT_VERSION) -> dict:
+                v: int = CURRENT_VERSION) -> dict[str, Any]:
     """Build a record dict (validated) ready to be JSON-encoded and put on the stream."""
     emitted_at = emitted_at or utc_now()
     clean = {k: val for k, val in data.items() if val is not None}
@@ -225,6 +225,18 @@ def _check_kind(value: Any, kind: str) -> bool:
     raise AssertionError(f"unknown kind {kind}")
 
 
+def _check_data(type_: str, data: dict[str, Any]) -> None:
+    """Raise :class:`RecordError` unless ``data`` holds every required field of ``type_`` with its kind."""
+    for f in TYPES[type_].fields:
+        val = data.get(f.name)
+        if val is None:
+            if f.required:
+                raise RecordError(f"{type_}: required field {f.name!r} missing")
+            continue
+        if not _check_kind(val, f.kind):
+            raise RecordError(f"{type_}: field {f.name!r} should be {f.kind}, got {type(val).__name__}")
+
+
 def validate(obj: Any) -> Record:
     """Check a decoded record against the contract; return a :class:`Record` or raise :class:`RecordError`.
 
@@ -252,24 +264,14 @@ def validate(obj: Any) -> Record:
     data = obj.get("data")
     if not isinstance(data, dict):
         raise RecordError("data is not an object")
-    spec = TYPES[type_]
-    for f in spec.fields:
-        if f.since > v:
-            continue
-        val = data.get(f.name)
-        if val is None:
-            if f.required:
-                raise RecordError(f"{type_}: required field {f.name!r} missing")
-            continue
-        if not _check_kind(val, f.kind):
-            raise RecordError(f"{type_}: field {f.name!r} should be {f.kind}, got {type(val).__name__}")
+    _check_data(type_, data)
     expected = record_id(type_, data, obj["emitted_at"])
     if obj["id"] != expected:
         raise RecordError(f"id {obj['id']!r} does not match its natural key {expected!r}")
     return Record(type_, v, obj["id"], obj["emitted_at"], obj["source"], data)
 
 
-def glue_columns(table: str) -> list[dict]:
+def glue_columns(table: str) -> list[dict[str, Any]]:
     """Glue ``StorageDescriptor.Columns`` for a lake table: envelope columns then data fields.
 
     >>> glue_columns("artists")[0]
@@ -279,13 +281,9 @@ def glue_columns(table: str) -> list[dict]:
     return [{"Name": f.name, "Type": _GLUE_TYPES[f.kind]} for f in (*ENVELOPE_COLUMNS, *spec.fields)]
 
 
-def lake_row(rec: Record) -> dict:
+def lake_row(rec: Record) -> dict[str, Any]:
     """Flatten a record into one lake row (envelope + declared data fields; undeclared ones dropped)."""
     row = {"record_id": rec.id, "v": rec.v, "emitted_at": rec.emitted_at, "source": rec.source}
     for f in rec.spec.fields:
         row[f.name] = rec.data.get(f.name)
     return row
-
-
-def iter_types() -> Iterable[RecordType]:
-    return TYPES.values()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["normalize", "hangul_romanize", "is_hangul", "contains_hangul"]
+__all__ = ["contains_hangul", "hangul_romanize", "is_hangul", "normalize"]
 
 # Unicode general categories kept by normalize(): letters, marks and numbers of any script.
 _KEEP = frozenset("LMN")
@@ -80,7 +80,8 @@ _RIEUL_FINAL = 8  # ㄹ
 _COMPAT = dict(zip(
     "ㄱㄲㄳㄴㄵㄶㄷㄸㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅃㅄㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ",
     ["g", "kk", "gs", "n", "nj", "nh", "d", "tt", "r", "lg", "lm", "lb", "ls", "lt", "lp", "lh", "m", "b", "pp",
-     "bs", "s", "ss", "ng", "j", "jj", "ch", "k", "t", "p", "h"] + _MEDIALS,
+     "bs", "s", "ss", "ng", "j", "jj", "ch", "k", "t", "p", "h", *_MEDIALS],
+    strict=True,
 ))
 
 

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from sori.records import TABLES, glue_columns
 
@@ -87,7 +88,7 @@ _EXPANSIONS: dict[str, Callable[[], str]] = {"countries": countries_values}
 def render(sql: str) -> str:
     """Expand ``{{name}}`` placeholders; an unknown one is an error, never left in the SQL."""
 
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         if m.group(1) not in _EXPANSIONS:
             raise ViewError(f"unknown placeholder {{{{{m.group(1)}}}}} (known: {', '.join(_EXPANSIONS)})")
         return _EXPANSIONS[m.group(1)]()
@@ -120,7 +121,7 @@ def _identifiers(sql: str) -> list[str]:
     return list(seen)
 
 
-def load_views(directory: str | os.PathLike | None = None) -> list[View]:
+def load_views(directory: str | os.PathLike[str] | None = None) -> list[View]:
     """Every ``*.sql`` view in ``directory`` (default :data:`VIEWS_DIR`), rendered, in dependency order."""
     directory = Path(directory or VIEWS_DIR)
     files = sorted(directory.glob("*.sql"))

@@ -56,7 +56,8 @@ def aws(moto_url):
 @pytest.fixture(scope="session")
 def mysql_server_url():
     """URL of a MariaDB server: ``SORI_MYSQL_URL`` when set, else a throwaway ``mariadbd`` under .sori/."""
-    from local.mariadb import mysql_server_url as _url, stop_if_started_here
+    from local.mariadb import mysql_server_url as _url
+    from local.mariadb import stop_if_started_here
 
     yield _url()
     stop_if_started_here()  # a throwaway this session started; never a server someone else runs

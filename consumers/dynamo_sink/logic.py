@@ -6,7 +6,8 @@ are skipped here — poison of any type is still dead-lettered by the shared con
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sori.consumer import RowBatch, TransientError
 from sori.stores.dynamo import TTL_DAYS, TopTracksStore, WriteReport, top_track_item
@@ -14,7 +15,7 @@ from sori.stores.dynamo import TTL_DAYS, TopTracksStore, WriteReport, top_track_
 log = logging.getLogger(__name__)
 
 
-def items_of(batch: RowBatch, ttl_days: int = TTL_DAYS) -> list[tuple[int, dict]]:
+def items_of(batch: RowBatch, ttl_days: int = TTL_DAYS) -> list[tuple[int, dict[str, Any]]]:
     """``(item index, table item)`` for every top_track record of the batch, in stream order."""
     return [(i, top_track_item(r.data, emitted_at=r.emitted_at, ttl_days=ttl_days))
             for i, r in batch.records if r.type == "top_track"]
@@ -33,7 +34,7 @@ class TopTracksSink:
             return {}
         try:
             self.last_report = self.store.put_items(it for _, it in pairs)
-        except Exception as e:  # noqa: BLE001 - transient: conditional writes make the retry idempotent
+        except Exception as e:
             log.exception("DynamoDB write failed")
             first = min(i for i, _ in pairs)
             return {i: TransientError(f"dynamodb: {e}") for i in range(first, len(batch.items))}

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from sori.query import QueryEngine, engine_for, run_query, window
 from sori.related.hybrid import compute_related, related_rows
@@ -24,14 +25,21 @@ log = logging.getLogger(__name__)
 TABLES = ("top_tracks", "audio_features", "collection_members")
 
 
-def load_frames(engine: QueryEngine, settings: Settings, until: dt.date | None = None) -> tuple[Any, Any, dict]:
+class GenerationStore(Protocol):
+    """Where a generation of related artists is published (``sori.stores.mysql.RelatedStore``)."""
+
+    def write_generation(self, rows: Iterable[Mapping[str, Any]], built_at: dt.datetime) -> int: ...
+
+
+def load_frames(engine: QueryEngine, settings: Settings,
+                until: dt.date | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """(track features, collection members, the window used) from the lake."""
     w = window(settings.related_window_days, until)
     return run_query(engine, "related_track_features", **w), run_query(engine, "related_collections", **w), w
 
 
-def build(settings: Settings | None = None, *, engine: QueryEngine | None = None, store=None,
-          until: dt.date | None = None, now: dt.datetime | None = None) -> dict:
+def build(settings: Settings | None = None, *, engine: QueryEngine | None = None, store: GenerationStore | None = None,
+          until: dt.date | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Compute related artists from the lake and publish them as the new current generation."""
     settings = settings or get_settings()
     t0 = time.perf_counter()
@@ -49,12 +57,12 @@ def build(settings: Settings | None = None, *, engine: QueryEngine | None = None
         from sori.stores.mysql import RelatedStore, connect
 
         store = RelatedStore(connect(settings))
-    built_at = now or dt.datetime.now(dt.timezone.utc)
+    built_at = now or dt.datetime.now(dt.UTC)
     generation = store.write_generation(rows, built_at)
     summary = {
         "generation": generation, "built_at": built_at.isoformat(), "window": w,
-        "artists": int(len(ranking.artist_ids)), "profiled": int(len(profiles)),
-        "with_cooccurrence": int(cooc.has_any.sum()), "collections": int(len(cooc.collection_ids)),
+        "artists": len(ranking.artist_ids), "profiled": len(profiles),
+        "with_cooccurrence": int(cooc.has_any.sum()), "collections": len(cooc.collection_ids),
         "pairs": len(rows), "k": settings.related_k, "modes": {"hybrid": int(cooc.has_any.sum()),
                                                               "audio_only": int(len(ranking.artist_ids)
                                                                                 - cooc.has_any.sum())},

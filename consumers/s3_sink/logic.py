@@ -27,19 +27,25 @@ This module does no I/O of its own: :class:`LakeSink` drives the storage and cat
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from sori import records as contract
 from sori.consumer import BatchItem, Poison, TransientError
 from sori.lake import GlueCatalog, LakeStorage, arrow_schema, arrow_type, to_parquet
-from sori import records as contract
-from sori.records import TYPES, RecordError, lake_row, validate
-from sori.records import _check_kind  # the contract's own date/timestamp check, applied to distinct values
+from sori.records import (
+    TYPES,
+    RecordError,
+    _check_kind,  # the contract's own date/timestamp check, applied to distinct values
+    lake_row,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +96,16 @@ def _prefix_words(name: str) -> tuple[np.ndarray, np.ndarray]:
     return mask.view(np.uint64), value.view(np.uint64)
 
 
-_PREFIXES = [_prefix_words(name) for name in _FAST_ORDER]
-assert all(m[0] == np.uint64(2**64 - 1) and p[0] == _PREFIXES[0][1][0] for m, p in _PREFIXES)
+def _check_prefix_layout(prefixes: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The type peek relies on every prefix's first word being whole (all mask) and the same (``{"type":"``);
+    raise ``RuntimeError`` at import if that ever stops holding, instead of misrouting records."""
+    for mask, value in prefixes:
+        if mask[0] != np.uint64(2**64 - 1) or value[0] != prefixes[0][1][0]:
+            raise RuntimeError("record-type prefixes no longer share a whole first word: fix _prefix_words")
+    return prefixes
+
+
+_PREFIXES = _check_prefix_layout([_prefix_words(name) for name in _FAST_ORDER])
 
 
 @dataclass
@@ -106,7 +120,7 @@ class ColumnarBatch:
     def rows(self) -> int:
         return sum(t.num_rows for t in self.tables.values())
 
-    def before(self, item: int) -> "ColumnarBatch":
+    def before(self, item: int) -> ColumnarBatch:
         """The batch without the rows of items ``item`` and later (they will be retried)."""
         tables = {n: t.filter(pc.less(t.column(_ITEM), item)) for n, t in self.tables.items()}
         return ColumnarBatch(self.items, {n: t for n, t in tables.items() if t.num_rows}, self.poison)
@@ -123,8 +137,8 @@ def _read(buf: pa.Buffer, rows: int, use_threads: bool, opts: pj.ParseOptions) -
     return t if t.num_rows == rows else None
 
 
-def _parse(buf: pa.Buffer, starts: np.ndarray, lo: int, hi: int, out: list, bad: list[int], use_threads: bool,
-           opts: tuple[pj.ParseOptions, ...]) -> int | None:
+def _parse(buf: pa.Buffer, starts: np.ndarray, lo: int, hi: int, out: list[tuple[int, pa.Table]], bad: list[int],
+           use_threads: bool, opts: tuple[pj.ParseOptions, ...]) -> int | None:
     """Parse JSON lines ``lo..hi`` of ``buf`` (line i spans ``starts[i]`` to ``starts[i+1] - 1``).
 
     Each option set is tried in turn on the whole range (strict first: ``"error"`` on undeclared fields is
@@ -179,7 +193,7 @@ def _runs(ok: np.ndarray, lo: int, hi: int) -> list[tuple[int, int]]:
     if seg.all():
         return [(lo, hi)] if hi > lo else []
     edges = np.flatnonzero(np.diff(np.concatenate(([0], seg.view(np.int8), [0]))))
-    return [(lo + int(a), lo + int(b)) for a, b in zip(edges[::2], edges[1::2])]
+    return [(lo + int(a), lo + int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 # The checks below return ``None`` when every row passes (found with an aggregate or a null count, no mask
@@ -220,7 +234,7 @@ def _fast_table(type_: str, t: pa.Table, idx: pa.Array | None) -> tuple[pa.Table
     if idx is not None:
         t = t.take(idx)
     data = t.column("data")
-    children = dict(zip((f.name for f in data.type), data.flatten()))  # a null `data` nulls its fields
+    children = dict(zip((f.name for f in data.type), data.flatten(), strict=True))  # a null `data` nulls its fields
     fields = {f.name: children[f.name] for f in spec.fields}
     env = {n: t.column(n) for n in ("id", "v", "emitted_at", "source")}
     # (a non-empty id needs no check of its own: it must equal the natural key, which starts with the type)
@@ -232,7 +246,7 @@ def _fast_table(type_: str, t: pa.Table, idx: pa.Array | None) -> tuple[pa.Table
             checks.append(pc.is_valid(c))
         if f.kind in ("date", "timestamp"):
             checks.append(_kind_ok(c, f.kind))
-    parts: list = [pa.scalar(type_)]
+    parts: list[Any] = [pa.scalar(type_)]
     for k in spec.key:
         c = fields[k] if pa.types.is_string(fields[k].type) else pc.cast(fields[k], pa.string())
         parts.append(pc.fill_null(c, "") if c.null_count else c)
@@ -253,7 +267,7 @@ def _fast_table(type_: str, t: pa.Table, idx: pa.Array | None) -> tuple[pa.Table
     return lake.append_column(_ITEM, t.column(_ITEM)).append_column(_POS, t.column(_POS)), ok
 
 
-def _split_types(t: pa.Table, peeked: str | None):
+def _split_types(t: pa.Table, peeked: str | None) -> list[tuple[str | None, Any]]:
     """``(type, row indices or None for all)`` per record type present in a parsed chunk."""
     col = t.column("type")
     if peeked is not None and not col.null_count and pc.min_max(col).as_py() == {"min": peeked, "max": peeked}:
@@ -266,8 +280,8 @@ def _split_types(t: pa.Table, peeked: str | None):
     return out
 
 
-def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) -> ColumnarBatch:
-    """Validate and columnarise every user record of the batch (the s3 sink's decoder)."""
+def _flatten(items: Sequence[BatchItem]) -> tuple[list[bytes], list[int], list[int], list[Poison]]:
+    """Every payload of the batch in stream order, the count and index of each item, and unpackable items' poison."""
     payloads: list[bytes] = []
     counts: list[int] = []
     indexes: list[int] = []
@@ -279,19 +293,12 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
         payloads.extend(item.payloads)
         counts.append(len(item.payloads))
         indexes.append(item.index)
-    n = len(payloads)
-    item_of = np.repeat(np.asarray(indexes, np.int32), counts)  # payload -> item index
-    starts_of_item = np.repeat(np.cumsum([0] + counts[:-1]), counts) if counts else np.zeros(0, np.int64)
-    position = np.arange(n) - starts_of_item  # payload -> index inside its item
+    return payloads, counts, indexes, poison
 
-    # One JSON-lines buffer, payloads grouped by their peeked type (stable: stream order inside a group).
-    codes = _type_codes(payloads)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(_OTHER + 2))
-    joined = b"\n".join([payloads[i] for i in order.tolist()])
-    lengths = np.fromiter(map(len, payloads), np.int64, n)[order]
-    starts = np.zeros(n + 1, np.int64)  # line i of `joined` spans starts[i] .. starts[i+1] - 1
-    np.cumsum(lengths + 1, out=starts[1:])
+
+def _one_object_lines(payloads: list[bytes], order: np.ndarray, joined: bytes, lengths: np.ndarray,
+                      starts: np.ndarray) -> np.ndarray:
+    """Mask over the lines of ``joined``: True where the reader may see the line (one UTF-8 JSON object)."""
     # A line the reader may see is one object: starts with "{" and ends with "}". Then a line cannot run into
     # the next one (after a closing brace only "," "}" "]" or a new top-level object may follow, and a raw
     # newline inside a string is a parse error), so "no error and one row per line" pins rows to payloads.
@@ -304,37 +311,33 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
                 payloads[order[i]].decode("utf-8")
             except UnicodeDecodeError:
                 ok[i] = False
-    slow: list[int] = order[~ok].tolist()  # payload indices the contract's validate() decides one by one
-    buf = pa.py_buffer(joined)
-    tables: dict[str, list[pa.Table]] = {}
-    for code in range(_OTHER + 1):
-        peeked = _FAST_ORDER[code] if code < _OTHER else None
-        opts = (_TYPE_PARSE[peeked][peeked in _LAX:]) if peeked else (_PARSE,)
-        chunks: list[tuple[int, pa.Table]] = []
-        bad: list[int] = []
-        for lo, hi in _runs(ok, int(bounds[code]), int(bounds[code + 1])):
-            if _parse(buf, starts, lo, hi, chunks, bad, use_threads, opts) and peeked:
-                _LAX.add(peeked)  # its producers send fields we do not declare: skip the strict attempt from now on
-        slow.extend(order[bad].tolist())
-        for lo, t in chunks:
-            idx = order[lo:lo + t.num_rows]
-            t = t.append_column(_ITEM, pa.array(item_of[idx])).append_column(_POS, pa.array(idx))
-            for type_, rows in _split_types(t, peeked):
-                if type_ not in FAST_TYPES:
-                    slow.extend((t.column(_POS) if rows is None else t.column(_POS).take(rows)).to_pylist())
-                    continue
-                lake, passed = _fast_table(type_, t, rows)
-                if passed is None:
-                    good = lake
-                else:
-                    good = lake.filter(passed)
-                    slow.extend(lake.filter(pc.invert(passed)).column(_POS).to_pylist())
-                if good.num_rows:
-                    tables.setdefault(TYPES[type_].table, []).append(good)
-    del buf, raw, joined
+    return ok
 
-    # Slow path: the contract's own validate() decides, and gives the reason.
-    slow_rows: dict[str, list[dict]] = {}
+
+def _fast_group(chunks: list[tuple[int, pa.Table]], order: np.ndarray, item_of: np.ndarray, peeked: str | None,
+                slow: list[int], tables: dict[str, list[pa.Table]]) -> None:
+    """Validate one type group's parsed chunks column-wise: good rows into ``tables``, the rest into ``slow``."""
+    for lo, chunk in chunks:
+        idx = order[lo:lo + chunk.num_rows]
+        t = chunk.append_column(_ITEM, pa.array(item_of[idx])).append_column(_POS, pa.array(idx))
+        for type_, rows in _split_types(t, peeked):
+            if type_ not in FAST_TYPES:
+                slow.extend((t.column(_POS) if rows is None else t.column(_POS).take(rows)).to_pylist())
+                continue
+            lake, passed = _fast_table(type_, t, rows)
+            if passed is None:
+                good = lake
+            else:
+                good = lake.filter(passed)
+                slow.extend(lake.filter(pc.invert(passed)).column(_POS).to_pylist())
+            if good.num_rows:
+                tables.setdefault(TYPES[type_].table, []).append(good)
+
+
+def _slow_path(items: Sequence[BatchItem], payloads: list[bytes], slow: list[int], item_of: np.ndarray,
+               position: np.ndarray, poison: list[Poison], tables: dict[str, list[pa.Table]]) -> None:
+    """The contract's own validate() decides the ``slow`` payloads one by one, and gives the reason."""
+    slow_rows: dict[str, list[dict[str, Any]]] = {}
     for i in sorted(slow):
         item = items[int(item_of[i])]
         try:
@@ -361,7 +364,42 @@ def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) ->
         if good_rows:
             tables.setdefault(table, []).append(pa.Table.from_pylist(good_rows, schema=schema))
 
-    merged = {}
+
+def decode_columnar(items: Sequence[BatchItem], *, use_threads: bool = False) -> ColumnarBatch:
+    """Validate and columnarise every user record of the batch (the s3 sink's decoder)."""
+    payloads, counts, indexes, poison = _flatten(items)
+    n = len(payloads)
+    item_of = np.repeat(np.asarray(indexes, np.int32), counts)  # payload -> item index
+    starts_of_item = np.repeat(np.cumsum([0, *counts[:-1]]), counts) if counts else np.zeros(0, np.int64)
+    position = np.arange(n) - starts_of_item  # payload -> index inside its item
+
+    # One JSON-lines buffer, payloads grouped by their peeked type (stable: stream order inside a group).
+    codes = _type_codes(payloads)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(_OTHER + 2))
+    joined = b"\n".join([payloads[i] for i in order.tolist()])
+    lengths = np.fromiter(map(len, payloads), np.int64, n)[order]
+    starts = np.zeros(n + 1, np.int64)  # line i of `joined` spans starts[i] .. starts[i+1] - 1
+    np.cumsum(lengths + 1, out=starts[1:])
+    ok = _one_object_lines(payloads, order, joined, lengths, starts)
+    slow: list[int] = order[~ok].tolist()  # payload indices the contract's validate() decides one by one
+    buf = pa.py_buffer(joined)
+    tables: dict[str, list[pa.Table]] = {}
+    for code in range(_OTHER + 1):
+        peeked = _FAST_ORDER[code] if code < _OTHER else None
+        opts = (_TYPE_PARSE[peeked][peeked in _LAX:]) if peeked else (_PARSE,)
+        chunks: list[tuple[int, pa.Table]] = []
+        bad: list[int] = []
+        for lo, hi in _runs(ok, int(bounds[code]), int(bounds[code + 1])):
+            if _parse(buf, starts, lo, hi, chunks, bad, use_threads, opts) and peeked:
+                _LAX.add(peeked)  # its producers send fields we do not declare: skip the strict attempt from now on
+        slow.extend(order[bad].tolist())
+        _fast_group(chunks, order, item_of, peeked, slow, tables)
+    del buf, joined
+
+    _slow_path(items, payloads, slow, item_of, position, poison, tables)
+
+    merged: dict[str, pa.Table] = {}
     for table, parts in tables.items():
         t = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         if len(parts) > 1:
@@ -443,7 +481,7 @@ class LakeSink:
                     by_table.setdefault(p.table, set()).add(p.dt)
                 for table, dts in by_table.items():
                     self.catalog.add_partitions(table, dts)
-        except Exception as e:  # noqa: BLE001 - transient: nothing written yet, retry the whole batch
+        except Exception as e:
             log.exception("partition registration failed")
             return {i: TransientError(f"glue: {e}") for i in range(len(items))}
         written, failed = [], []
@@ -451,7 +489,7 @@ class LakeSink:
             try:
                 self._write(p, items)
                 written.append(p)
-            except Exception as e:  # noqa: BLE001 - transient: reported per item below
+            except Exception as e:
                 log.exception("write of %s dt=%s failed", p.table, p.dt)
                 failed.append((p, e))
         if not failed:
@@ -462,7 +500,7 @@ class LakeSink:
             for p in written:
                 if p.last_item >= k:
                     self._write(p, items, before_item=k)
-        except Exception as e:  # noqa: BLE001 - cannot narrow: retry everything from the first item
+        except Exception as e:
             log.exception("repair after partial failure failed; failing the whole batch")
             return {i: TransientError(f"s3: {e}") for i in range(len(items))}
         return {i: TransientError(f"s3: {err}") for i in range(k, len(items))}

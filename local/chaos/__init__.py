@@ -39,7 +39,8 @@ messages matched to the injected poison; each mapping's durable checkpoint is co
 shard. ``lost`` = valid records missing from a sink; ``duplicated`` = lake rows beyond the number of times a
 record was put (the pipeline's own duplicates; a producer that re-sends an id — the charts and catalog producers
 both emit the day's audio features of a shared track — is reported as ``repeated_by_producers``, one row per
-put, which the dedup reader and compaction collapse) + DynamoDB items whose content is not the newest record's; ``blocked_shards`` = (mapping, shard)
+put, which the dedup reader and compaction collapse) + DynamoDB items whose content is not the newest record's;
+``blocked_shards`` = (mapping, shard)
 pairs whose checkpoint did not reach the shard's last record; ``dead_lettered`` = injected poison records found
 in every consumer's DLQ.
 """

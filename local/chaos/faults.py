@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # =============================================================================================== faults
 
@@ -36,7 +37,7 @@ class FlakyKinesis:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
 
-    def put_records(self, *, Records: list[dict], **kw: Any) -> dict:  # noqa: N803 - boto3's spelling
+    def put_records(self, *, Records: list[dict], **kw: Any) -> dict:
         from botocore.exceptions import ClientError
 
         with self._lock:
@@ -46,11 +47,11 @@ class FlakyKinesis:
                 raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
                                              "Message": "Rate exceeded for stream (chaos)"}}, "PutRecords")
             fail = [self.rng.random() < self.rate for _ in Records]
-        keep = [r for r, f in zip(Records, fail) if not f]
+        keep = [r for r, f in zip(Records, fail, strict=False) if not f]
         answers = iter(self.client.put_records(Records=keep, **kw)["Records"] if keep else ())
         out = []
         with self._lock:
-            for r, f in zip(Records, fail):
+            for r, f in zip(Records, fail, strict=False):
                 if f:
                     self.failed_entries += 1
                     out.append({"ErrorCode": "ProvisionedThroughputExceededException",

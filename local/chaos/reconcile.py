@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from local.chaos.workload import (
     _POISON_RE,
@@ -32,7 +33,7 @@ def read_queue(sqs: Any, url: str) -> list[dict]:
         out.extend(json.loads(m["Body"]) for m in msgs)
 
 
-def lake_record_ids(storage: Any) -> "Any":
+def lake_record_ids(storage: Any) -> Any:
     """``pyarrow.Table(record_id, lake_table)`` of every row a reader of the lake sees (live files only)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -82,7 +83,7 @@ class Produced:
     collection_members: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def from_tap(cls, blobs: Iterable[bytes]) -> "Produced":
+    def from_tap(cls, blobs: Iterable[bytes]) -> Produced:
         from sori.stores.dynamo import version_of
 
         out = cls()
@@ -198,7 +199,8 @@ def reconcile(*, produced: Produced, workload: Workload, deployed: Mapping[str, 
             "lake_duplicate_ids": int(dup_ids), "lake_unexpected_ids": int(unexpected),
             "dynamo_items": len(items), "dynamo_missing": dyn_missing, "dynamo_wrong_content": dyn_wrong,
             "dynamo_unexpected": dyn_unexpected, "never_accepted_by_kinesis": synthetic_unsent,
-            "repeated_by_producers": repeated, "lake_rows_beyond_one_per_id": int(repeat_rows), "dlq": per_queue, "blocked": blocked,
+            "repeated_by_producers": repeated, "lake_rows_beyond_one_per_id": int(repeat_rows), "dlq": per_queue,
+            "blocked": blocked,
             "lost_sample": lost_sample, "duplicate_sample": dup_sample,
         },
     }

@@ -12,9 +12,10 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from local.chaos.faults import (
     CrashingHandler,
@@ -92,7 +93,7 @@ class Consumers:
 
     def _collect(self) -> None:
         for st in self.runner.stats.values():
-            self.stats.update({k: v for k, v in vars(st).items()})
+            self.stats.update(dict(vars(st).items()))
         self.errors.extend(self.runner.errors)
 
     def consume_until(self, done: threading.Event) -> None:
@@ -151,7 +152,7 @@ def spotify_phase(info: Mapping[str, Any], flaky: FlakyKinesis, producer: Callab
     url = info["spotify"]
     settings = Settings.from_env({**os.environ, "SORI_SPOTIFY_BUDGET_PER_30S": LOCAL_BUDGET_PER_30S})
     before = _emulator_stats(url).get("total", 0)
-    week = chart_week(dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=7))
+    week = chart_week(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7))
     start = len(flaky.accepted)
     # each burst fits the producers' retry budget (sori.spotify.client.Retrier: 6 attempts per request)
     _emulator(url, burst_429={"count": cfg.burst, "retry_after": 1})
@@ -206,7 +207,7 @@ def related_swap_phase(mysql_url: str, members: list[tuple[str, str]]) -> dict:
     full = cooccurrence_rows(members)
     if not half or not full:
         return {"skipped": "no co-occurring artists"}
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     conns = [open_connection(mysql_url) for _ in range(4)]
     builder, admin, reader, retry = conns
     try:
@@ -220,7 +221,7 @@ def related_swap_phase(mysql_url: str, members: list[tuple[str, str]]) -> dict:
         error = None
         try:
             RelatedStore(swap).write_generation(full, built_at=now)
-        except Exception as e:  # noqa: BLE001 - the lost connection is the point
+        except Exception as e:
             error = f"{type(e).__name__}: {e}"
         during = served.current_generation()
         unchanged = all([x["related_id"] for x in served.current(a)] == before[a] for a in sample)
@@ -366,7 +367,7 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
                                        rng=jitter)
 
             rng = random.Random(cfg.seed)
-            today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+            today = dt.datetime.now(dt.UTC).date().isoformat()
             workload = synthetic_workload(cfg.records, rng, day=today, poison_rate=cfg.poison_rate,
                                           newer_rate=cfg.newer_rate, chunk=cfg.chunk)
             phases: dict[str, Any] = {}
@@ -430,7 +431,8 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
     faults = {
         "put_records": {"required": cfg.put_failure_rate > 0, "fired": flaky.failed_entries > 0, **flaky.stats()},
         "consumer_crashes": {"required": cfg.crash_rate > 0, "fired": sum(h.crashes for h in crashing.values()) > 0,
-                             **{fn: {"invocations": h.invocations, "crashes": h.crashes} for fn, h in crashing.items()}},
+                             **{fn: {"invocations": h.invocations, "crashes": h.crashes}
+                                for fn, h in crashing.items()}},
         "poison": {"required": cfg.poison_rate > 0, "fired": len(workload.poison) > 0, "injected": len(workload.poison),
                    "kinds": dict(Counter(workload.poison.values()))},
         "spotify_bursts": {"required": cfg.spotify, "fired": bool(spotify), **spotify},

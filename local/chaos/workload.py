@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sori.records import make_record
 
@@ -94,7 +95,8 @@ def synthetic_workload(n: int, rng: random.Random, *, day: str, poison_rate: flo
         a = rng.choice(artists)
         roll = rng.random()
         if roll < 0.40:
-            data = {"artist_id": a, "track_id": f"chaostrack{j:07d}", "name": f"Song {j}", "rank": rng.randint(1, 10),
+            data: dict[str, Any] = {
+                    "artist_id": a, "track_id": f"chaostrack{j:07d}", "name": f"Song {j}", "rank": rng.randint(1, 10),
                     "album": f"Album {j % 97}", "url": f"https://open.spotify.com/track/chaostrack{j:07d}",
                     "artist_name": a, "via": "top-tracks", "popularity": rng.randrange(100)}
             newer = make_record("top_track", data, source="chaos", emitted_at=at(day))

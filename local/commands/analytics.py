@@ -17,8 +17,9 @@ data from the Spotify emulator instead (no stack needed). ``--engine athena`` qu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -71,7 +72,7 @@ def open_query(*, engine: str | None = None, sample: bool = False) -> tuple[Call
         from sori.query import AthenaEngine
 
         eng = AthenaEngine(settings)
-        return (lambda sql: eng.query(sql)), f"Athena {settings.glue_database} ({settings.athena_workgroup})"
+        return (eng.query), f"Athena {settings.glue_database} ({settings.athena_workgroup})"
     from sori.duck import LakeDuck
 
     duck = LakeDuck(settings)
@@ -109,8 +110,8 @@ def _print_frame(df, title: str, limit: int) -> None:
     pad = max(len(str(c)) for c in df.columns)
     for n, r in enumerate(rows, start=1):
         console.rule(f"row {n}", align="left")
-        for c, v in zip(df.columns, r):
-            console.print(f"{str(c):>{pad}} │ {v}", highlight=False, soft_wrap=True)
+        for c, v in zip(df.columns, r, strict=False):
+            console.print(f"{c!s:>{pad}} │ {v}", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -134,7 +135,7 @@ def views_list(as_json: bool = typer.Option(False, "--json", help="Machine-reada
 
 
 @views_app.command("show")
-def views_show(name: str, database: Optional[str] = typer.Option(None, help="Qualify the view name.")) -> None:
+def views_show(name: str, database: str | None = typer.Option(None, help="Qualify the view name.")) -> None:
     """Print a view's rendered CREATE OR REPLACE VIEW statement."""
     from sori.views import by_name, create_view_sql, load_views
 
@@ -160,8 +161,8 @@ def views_check() -> None:
 
 
 @views_app.command("deploy")
-def views_deploy(engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
-                 only: Optional[list[str]] = typer.Option(None, "--view", help="Only these (and what they read).")
+def views_deploy(engine: str | None = typer.Option(None, help=ENGINE_HELP),
+                 only: list[str] | None = typer.Option(None, "--view", help="Only these (and what they read).")
                  ) -> None:
     """Create or replace the views: in Athena (Glue database) or on the local lake (DuckDB, each counted)."""
     from sori.views import deploy_athena, load_views, select
@@ -170,7 +171,7 @@ def views_deploy(engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
     settings = _settings(engine)
     if settings.query_engine == "athena":
         ids = deploy_athena(views, settings=settings)
-        for v, qid in zip(views, ids):
+        for v, qid in zip(views, ids, strict=False):
             console.print(f"[green]created[/green] {settings.glue_database}.{v.name}  (query {qid})")
         return
     query, source = open_query(engine="duckdb")
@@ -188,7 +189,7 @@ def views_deploy(engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
 def query_command(what: str = typer.Argument(..., help="A view name, or a SQL query."),
                   limit: int = typer.Option(20, help="Rows to print."),
                   as_json: bool = typer.Option(False, "--json", help="All rows as JSON lines."),
-                  engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
+                  engine: str | None = typer.Option(None, help=ENGINE_HELP),
                   sample: bool = typer.Option(False, "--sample", help="Query sample data (no stack needed).")
                   ) -> None:
     """Rows of a view (or any SQL over lake tables and views): `sori views query chart_audio_profile`."""
@@ -219,10 +220,10 @@ def write_dashboard(out: str | Path, *, sample: bool = False, engine: str | None
 
 def dashboard_command(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
                       sample: bool = typer.Option(False, "--sample", help="Sample data (no stack needed)."),
-                      engine: Optional[str] = typer.Option(None, help=ENGINE_HELP),
+                      engine: str | None = typer.Option(None, help=ENGINE_HELP),
                       check: bool = typer.Option(False, "--check",
                                                  help="Open it in headless Chromium, offline: all plots drawn?"),
-                      screenshot: Optional[Path] = typer.Option(None, help="Also save a PNG (implies --check).")
+                      screenshot: Path | None = typer.Option(None, help="Also save a PNG (implies --check).")
                       ) -> None:
     """Write the self-contained offline dashboard (one HTML file, plotly inlined) and print its path."""
     from local import dashboard as dash

@@ -25,7 +25,9 @@ def run_quietly(cfg, *, verbose: bool = False):
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    say = (lambda s: print(f"[chaos] {s}", file=sys.stderr, flush=True))
+    def say(s: str) -> None:
+        print(f"[chaos] {s}", file=sys.stderr, flush=True)
+
     with contextlib.ExitStack() as stack:
         sink = sys.stderr if verbose else stack.enter_context(open(os.devnull, "w"))
         stack.enter_context(contextlib.redirect_stdout(sink))

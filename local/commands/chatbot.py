@@ -19,8 +19,9 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import typer
 
@@ -75,7 +76,8 @@ def seed_world(*, catalog=None, settings=None, related_for: int | Iterable[str] 
 
     ``only``: artist names to load (default: the whole catalog); ``exclude``: names to leave out (artists only
     Spotify knows, for the chatbot to discover). ``related_for``: how many of the most popular
-    loaded artists (plus :data:`HUB_NAMES`), or which ids, get related artists (one generation, from the emulator's similarity) and
+    loaded artists (plus :data:`HUB_NAMES`), or which ids, get related artists (one generation, from the
+    emulator's similarity) and
     top tracks (theirs and their related artists'). Returns counts and the ids involved.
     """
     from local.emulator import load_catalog
@@ -99,7 +101,7 @@ def seed_world(*, catalog=None, settings=None, related_for: int | Iterable[str] 
     rows = [{"id": i, "name": catalog.artists[i].name, "image_url": catalog.artists[i].image_url,
              "genres": list(catalog.artists[i].genres), "popularity": catalog.artists[i].popularity,
              "followers": catalog.artists[i].followers, "source": "seed",
-             "refreshed_at": dt.datetime.now(dt.timezone.utc)} for i in ids]
+             "refreshed_at": dt.datetime.now(dt.UTC)} for i in ids]
     store = m.ArtistStore(conn)
     store.upsert_artists(rows, source="seed")
     aliases = m.seed_aliases(conn)
@@ -118,10 +120,10 @@ def seed_world(*, catalog=None, settings=None, related_for: int | Iterable[str] 
                                      "score": round(1.0 - rank / (RELATED_PER_ARTIST + 1), 4),
                                      "reason": _reason(catalog, a, r)})
         if related_rows:
-            m.RelatedStore(conn).write_generation(related_rows, dt.datetime.now(dt.timezone.utc))
+            m.RelatedStore(conn).write_generation(related_rows, dt.datetime.now(dt.UTC))
     ensure_chatbot_resources(settings)
     with_tracks = set(hubs) | {r["related_id"] for r in related_rows}
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     items = []
     for a in with_tracks:
         for rank, t in enumerate(catalog.top_tracks(a, TRACKS_PER_ARTIST), 1):
@@ -227,7 +229,8 @@ def chatbot_world(*, mysql_server: str | None = None, aws_endpoint: str | None =
 
 def _reset_chatbot_caches() -> None:
     """Per-container caches of the chatbot (secret, refresh memo): a new world starts clean."""
-    from chatbot import app as chat_app, service
+    from chatbot import app as chat_app
+    from chatbot import service
 
     chat_app._secret.cache_clear()
     service._last_refresh.clear()
@@ -359,7 +362,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(mode: str = typer.Option("extended", help="Spotify emulator mode: extended | development"),
-              seed: bool = typer.Option(None, "--seed/--no-seed",
+              seed: bool | None = typer.Option(None, "--seed/--no-seed",
                                         help="Load the emulator catalog into the stores first "
                                              "(default: only when the catalog is empty)."),
               once: bool = typer.Option(False, "--once", help="Print the URLs and return (leave it running).")) -> None:

@@ -5,7 +5,6 @@ All four talk to the running stack (``sori up``; endpoints from ``.sori/stack.js
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -41,18 +40,17 @@ def _print_table(table, as_json: bool, title: str | None = None) -> None:
     Console().print(f"{len(rows)} row(s)")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:  # noqa: C901 - mccabe adds up the nested Typer commands it declares
     @app.command("query")
     def query(sql: str = typer.Argument(..., help='SQL over the lake tables and views, e.g. "SELECT count(*) FROM '
                                                   'plays", or a view name such as chart_audio_profile'),
               as_json: bool = typer.Option(False, "--json", help="One JSON array of row objects."),
-              dt_from: Optional[str] = typer.Option(None, help="Read partitions from this dt (inclusive)."),
-              dt_to: Optional[str] = typer.Option(None, help="Read partitions up to this dt (inclusive)."),
+              dt_from: str | None = typer.Option(None, help="Read partitions from this dt (inclusive)."),
+              dt_to: str | None = typer.Option(None, help="Read partitions up to this dt (inclusive)."),
               dedup: bool = typer.Option(False, help="One row per record_id (as compaction leaves it).")) -> None:
         """Run SQL over the local lake with DuckDB (the local Athena) and print the result."""
         _stack()
         from sori.duck import LakeDuck
-
         from sori.views import install_duckdb, load_views
 
         views = {v.name for v in load_views()}
@@ -65,12 +63,12 @@ def register(app: typer.Typer) -> None:
                 result = duck.query(sql)
             except Exception as e:  # duckdb's message is the useful part
                 typer.echo(f"query failed: {e}", err=True)
-                raise typer.Exit(2)
+                raise typer.Exit(2) from None
         _print_table(result, as_json)
 
     @app.command("compact")
-    def compact(table: Optional[str] = typer.Option(None, help="Only this lake table."),
-                dt: Optional[str] = typer.Option(None, help="Only this partition (any age)."),
+    def compact(table: str | None = typer.Option(None, help="Only this lake table."),
+                dt: str | None = typer.Option(None, help="Only this partition (any age)."),
                 min_age_days: int = typer.Option(1, help="Without --dt: partitions at least this old."),
                 target_rows: int = typer.Option(1_000_000, help="Rows per compacted file."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
@@ -92,13 +90,14 @@ def register(app: typer.Typer) -> None:
                        f"{r['rows_out']} row(s), {r['duplicates_dropped']} duplicate(s) dropped")
 
     @app.command("redrive")
-    def redrive(function: Optional[str] = typer.Option(None, help="Only this function's DLQ (logical id)."),
-                max_messages: Optional[int] = typer.Option(None, help="Stop after this many messages."),
+    def redrive(function: str | None = typer.Option(None, help="Only this function's DLQ (logical id)."),
+                max_messages: int | None = typer.Option(None, help="Stop after this many messages."),
                 force: bool = typer.Option(False, help="Replay even records that still fail validation."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
         """Replay dead-lettered records onto the stream after a fix; each message is deleted once replayed."""
         info = _stack()
-        from sori.dlq import redrive as do_redrive, stream_sender
+        from sori.dlq import redrive as do_redrive
+        from sori.dlq import stream_sender
         from sori.settings import get_settings
 
         dlqs = _sink_dlqs(info["deployed"])

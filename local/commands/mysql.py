@@ -67,7 +67,8 @@ def stop() -> None:
 @db.command()
 def migrate(url: str = typer.Option(None, help="mysql://user@host:port/db (default: the running stack's)")) -> None:
     """Apply pending migrations (sori/migrations/*.sql)."""
-    from sori.stores.mysql import migrate as _migrate, open_connection
+    from sori.stores.mysql import migrate as _migrate
+    from sori.stores.mysql import open_connection
 
     with open_connection(_database_url(url)) as conn:
         applied = _migrate(conn)
@@ -76,9 +77,11 @@ def migrate(url: str = typer.Option(None, help="mysql://user@host:port/db (defau
 
 @db.command("seed-aliases")
 def seed_aliases(url: str = typer.Option(None, help="mysql://user@host:port/db (default: the running stack's)"),
-                 path: str = typer.Option(None, help="TSV of alias<TAB>artist_name (default: the curated one)")) -> None:
+                 path: str = typer.Option(None,
+                                          help="TSV of alias<TAB>artist_name (default: the curated one)")) -> None:
     """Load curated Hangul/Latin aliases for artists the catalog already has."""
-    from sori.stores.mysql import ALIASES_TSV, open_connection, seed_aliases as _seed
+    from sori.stores.mysql import ALIASES_TSV, open_connection
+    from sori.stores.mysql import seed_aliases as _seed
 
     with open_connection(_database_url(url)) as conn:
         rep = _seed(conn, path or ALIASES_TSV)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -141,10 +141,10 @@ JsonOpt = typer.Option(False, "--json", help="Print the raw summary JSON.")
 
 
 @run_app.command("nightly")
-def nightly(mode: Optional[str] = ModeOpt, catalog: bool = typer.Option(
+def nightly(mode: str | None = ModeOpt, catalog: bool = typer.Option(
                 False, "--catalog", help="Add every emulator-catalog artist to RDS first (full-catalog run)."),
             artist: list[str] = typer.Option([], "--artist", help="Refresh just these artist names."),
-            limit: Optional[int] = typer.Option(None, help="At most this many stale artists."),
+            limit: int | None = typer.Option(None, help="At most this many stale artists."),
             as_json: bool = JsonOpt) -> None:
     """The nightly catalog refresh (every stale artist in RDS)."""
     event: dict = {"artist_names": artist} if artist else {}
@@ -152,13 +152,14 @@ def nightly(mode: Optional[str] = ModeOpt, catalog: bool = typer.Option(
         event["limit"] = limit
     s = run_producer("nightly", event, mode=mode, progress=not as_json, seed_catalog=catalog)
     _show(s, as_json)
+    assert isinstance(s, dict)  # a single job's summary
     raise typer.Exit(0 if not s.get("stopped") else 3)
 
 
 @run_app.command("weekly")
-def weekly(mode: Optional[str] = ModeOpt,
+def weekly(mode: str | None = ModeOpt,
            country: list[str] = typer.Option([], "--country", help="Only these chart countries (default: all 62)."),
-           week: Optional[str] = typer.Option(None, help="Chart week YYYY-MM-DD (default: this week)."),
+           week: str | None = typer.Option(None, help="Chart week YYYY-MM-DD (default: this week)."),
            as_json: bool = JsonOpt) -> None:
     """The weekly charts: Global + 61 countries."""
     event: dict = {}
@@ -168,11 +169,12 @@ def weekly(mode: Optional[str] = ModeOpt,
         event["week"] = week
     s = run_producer("weekly", event, mode=mode, progress=not as_json)
     _show(s, as_json)
+    assert isinstance(s, dict)  # a single job's summary
     raise typer.Exit(0 if not s.get("stopped") else 3)
 
 
 @run_app.command("listening")
-def listening(mode: Optional[str] = ModeOpt,
+def listening(mode: str | None = ModeOpt,
               job: str = typer.Option("both", help="recently_played | followed_artists | both"),
               as_json: bool = JsonOpt) -> None:
     """The listening history: recently played (cursor) and followed artists."""
@@ -181,8 +183,8 @@ def listening(mode: Optional[str] = ModeOpt,
 
 @charts_app.command("import")
 def charts_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A weekly chart CSV."),
-                  country: Optional[str] = typer.Option(None, help="Country code, if the file name lacks it."),
-                  week: Optional[str] = typer.Option(None, help="Chart week YYYY-MM-DD, if the name lacks it."),
+                  country: str | None = typer.Option(None, help="Country code, if the file name lacks it."),
+                  week: str | None = typer.Option(None, help="Chart week YYYY-MM-DD, if the name lacks it."),
                   as_json: bool = JsonOpt) -> None:
     """Upload a charts.spotify.com weekly CSV to landing/charts/ and ingest it."""
     import boto3

@@ -16,7 +16,6 @@ import csv
 import json
 import sys
 from contextlib import closing
-from typing import Optional
 
 import typer
 
@@ -83,8 +82,8 @@ def run_command() -> None:
 
 @related_app.command("export")
 def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
-           limit: Optional[int] = typer.Option(None, help="At most this many artists."),
-           url: Optional[str] = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+           limit: int | None = typer.Option(None, help="At most this many artists."),
+           url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
     """Print the current generation as ``artist,related,rank,score`` with artist names."""
     with closing(_connect(url)) as conn, conn.cursor() as cur:
         cur.execute(
@@ -112,7 +111,7 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
 
 
 @related_app.command("show")
-def show(name: str, url: Optional[str] = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+def show(name: str, url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
     """One artist's current related list, with why each is related."""
     from sori.stores.mysql import ArtistStore, RelatedStore
     from sori.text import normalize
@@ -142,7 +141,7 @@ def _connect(url: str | None):
 @eval_app.command("related")
 def eval_related(source: str = typer.Option("catalog", help="catalog (no stack needed) | lake (running stack)"),
                  k: int = typer.Option(10, help="Related artists per artist."),
-                 weight: Optional[float] = typer.Option(None, help="Co-occurrence weight (default: settings).")) -> None:
+                 weight: float | None = typer.Option(None, help="Co-occurrence weight (default: settings).")) -> None:
     """Genre agreement p@k of random, classic, audio-only and hybrid related lists, as one JSON line."""
     from sori.related.evaluate import evaluate
     from sori.settings import get_settings

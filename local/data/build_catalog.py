@@ -47,7 +47,8 @@ FEATURES = ("danceability", "energy", "key", "loudness", "mode", "speechiness", 
 INT_FEATURES = {"key", "mode"}
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ATTRIBUTION = ("Derived from TidyTuesday 2020-01-21 spotify_songs.csv (rfordatascience/tidytuesday, MIT License, "
-               "R4DS / DSLC community; collected from the Spotify Web API with spotifyr). See local/data/ATTRIBUTION.md.")
+               "R4DS / DSLC community; collected from the Spotify Web API with spotifyr). "
+               "See local/data/ATTRIBUTION.md.")
 
 
 def base62_id(text: str, length: int = 22) -> str:
@@ -67,7 +68,7 @@ def artist_id(name: str) -> str:
 def followers_for(popularity: int, aid: str) -> int:
     """Deterministic follower count, roughly exponential in popularity (pop 90 ≈ tens of millions)."""
     jitter = int(hashlib.sha1(("followers:" + aid).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # 0..1
-    return int(round(10 ** (2.0 + popularity / 15.0) * (0.6 + 0.8 * jitter)))
+    return round(10 ** (2.0 + popularity / 15.0) * (0.6 + 0.8 * jitter))
 
 
 def _num(field: str, value: str):
@@ -140,7 +141,7 @@ def build(src: str) -> dict:
         a = artists[n]
         genres = [g for g, _ in sorted(subgenre_counts[n].items(), key=lambda kv: (-kv[1], kv[0]))][:5]
         if n in korean:
-            genres = ["k-pop"] + genres[:4]
+            genres = ["k-pop", *genres[:4]]
         out_artists.append([a["id"], n, genres, a["popularity"], followers_for(a["popularity"], a["id"])])
     out_tracks = [[t["id"], t["name"], artist_index[t["artist"]], t["popularity"], album_index[t["album"]],
                    t["duration_ms"], t["features"]] for t in (tracks[i] for i in track_ids)]

@@ -9,6 +9,8 @@ import secrets
 import time
 import uuid
 from bisect import bisect_left
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -27,6 +29,11 @@ from local.emulator.catalog import (
 )
 from local.emulator.charts import _LABELS
 from local.emulator.listener import USER_ID
+
+if TYPE_CHECKING:
+    from local.emulator.catalog import Catalog
+    from local.emulator.charts import Charts
+    from local.emulator.listener import Listener
 
 
 class ApiError(Exception):
@@ -50,6 +57,19 @@ class _Raw:
 
 class SpotifyApi:
     """The Web API endpoint handlers and object builders (a mixin of :class:`SpotifyEmulator`)."""
+
+    if TYPE_CHECKING:  # provided by SpotifyEmulator (local/emulator/server.py)
+        catalog: Catalog
+        charts: Charts
+        listener: Listener
+        mode: str
+
+        @property
+        def url(self) -> str: ...
+
+        def now_ms(self) -> int: ...
+
+        def config(self) -> dict[str, Any]: ...
 
     # -- object builders -----------------------------------------------------------------------------------------
     def _href(self, kind: str, id_: str) -> str:
@@ -131,7 +151,7 @@ class SpotifyApi:
         """(name, description, track ids, added_at) of a catalog or chart playlist."""
         chart = self.charts.by_playlist.get(pid)
         if chart is not None:
-            day = dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.timezone.utc).date()
+            day = dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.UTC).date()
             monday = day - dt.timedelta(days=day.weekday())
             return (f"Top 50 - {chart.name}",
                     f"Your weekly update of the most played tracks right now - {chart.name}.",
@@ -173,7 +193,7 @@ class SpotifyApi:
         try:
             v = int(raw)
         except ValueError:
-            raise ApiError(400, message)
+            raise ApiError(400, message) from None
         if not lo <= v <= hi:
             raise ApiError(400, message)
         return v
@@ -258,6 +278,7 @@ class SpotifyApi:
         out = {}
         cat = self.catalog
         for t in types:
+            found: Sequence[object]
             if t == "artist":
                 found = cat.search_artists(q)
                 items = [self.artist_full(a) for a in found[offset:offset + limit]]
@@ -265,12 +286,14 @@ class SpotifyApi:
                 found = cat.search_tracks(q)
                 items = [self.track_full(x) for x in found[offset:offset + limit]]
             elif t == "album":
-                seen, found = set(), []
+                seen: set[str] = set()
+                albums: list[Album] = []
                 for x in cat.search_tracks(q):
                     if x.album.id not in seen:
                         seen.add(x.album.id)
-                        found.append(x.album)
-                items = [self.album_simple(a) for a in found[offset:offset + limit]]
+                        albums.append(x.album)
+                found = albums
+                items = [self.album_simple(a) for a in albums[offset:offset + limit]]
             else:
                 found, items = [], []
             out[t + "s"] = self._page(ctx, items, min(len(found), 1000), limit, offset, self.url + "/v1/search")
@@ -427,7 +450,7 @@ class SpotifyApi:
         a podcast episode at 3 and a local file at 4 (its tracks follow in order)."""
         if not self.listener.playlist_ids or pid != self.listener.playlist_ids[0] or not tids:
             return tids
-        return tids[:1] + [None, self._episode(pid), self._local_file(pid)] + tids[1:]
+        return [*tids[:1], None, self._episode(pid), self._local_file(pid), *tids[1:]]
 
     def _episode(self, pid: str) -> dict:
         eid = "".join(_B62[(_h("ep", pid) >> (6 * i)) % 62] for i in range(22))
@@ -515,7 +538,7 @@ class SpotifyApi:
             after_ms = int(after) if after else None
             before_ms = int(before) if before else None
         except ValueError:
-            raise ApiError(400, "Invalid cursor")
+            raise ApiError(400, "Invalid cursor") from None
         hist = self.listener.history(self.now_ms())          # newest first
         if after_ms is not None:
             newer = [p for p in hist if p[0] > after_ms]      # newest first
@@ -534,7 +557,7 @@ class SpotifyApi:
                 ctxobj = {"type": kind, "href": self._href(kind, cid),
                           "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{cid}"},
                           "uri": f"spotify:{kind}:{cid}"}
-            played = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+            played = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
             items.append({"track": self.track_full(cat.tracks[tid]),
                           "played_at": played.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
                           "context": ctxobj})
@@ -545,7 +568,7 @@ class SpotifyApi:
             nxt = base + "?" + urlencode({"after": page[0][0], "limit": limit} if after_ms is not None
                                          else {"before": page[-1][0], "limit": limit})
         return {"items": items, "next": nxt, "cursors": cursors, "limit": limit,
-                "href": base + "?" + urlencode({k: v for k, v in q.items()})}
+                "href": base + "?" + urlencode(dict(q.items()))}
 
     def _following(self, ctx):
         q = ctx["query"]
@@ -577,8 +600,8 @@ class SpotifyApi:
             raise _TokenError(400, {"timestamp": _iso_now(), "error": "Bad Request", "status": 400,
                                     "message": "Maximum 40 ids per request"})
         content = []
-        for sid in ids:
-            sid = sid.split(":")[-1].split("/")[-1]
+        for raw_id in ids:
+            sid = raw_id.split(":")[-1].split("/")[-1]
             t = self.catalog.tracks.get(sid)
             if t is None:
                 continue
@@ -612,7 +635,7 @@ def _with_no_key(t: Track) -> dict:
 
 
 def _iso_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _strip_dev(obj):

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from local.emulator.catalog import (
     CHARTS_PATH,
@@ -96,9 +97,10 @@ _KNOWN_LABELS = {"BTS": "Big Hit Entertainment", "j-hope": "Big Hit Entertainmen
                  "EXO-K": "SM Entertainment"}
 
 
-def _label_for(cat: "Catalog", a: "Artist", t: "Track") -> str:
+def _label_for(cat: Catalog, a: Artist, t: Track) -> str:
     if a.name in _KNOWN_LABELS:
         return _KNOWN_LABELS[a.name]
+    labels: tuple[str, ...]
     if cat.is_korean(a.id):
         labels = _K_LABELS
     elif cat.track_genres(t.id) == {"latin"}:
@@ -177,7 +179,8 @@ class Charts:
                  + 0.25 * _gauss("month", cc, tid, week // 5) + 0.35 * _gauss("qtr", cc, tid, week // 13))
             scored.append((s, tid))
         scored.sort(reverse=True)
-        out, per_artist = [], Counter()
+        out: list[Any] = []
+        per_artist: Counter[str] = Counter()
         for _, tid in scored:
             a = cat.tracks[tid].artist_id
             if per_artist[a] >= 5:
@@ -224,12 +227,12 @@ class Charts:
             rank = i + 1
             t = cat.tracks[tid]
             a = cat.artists[t.artist_id]
-            names = ", ".join([a.name] + self.featured_artists(t))
+            names = ", ".join([a.name, *self.featured_artists(t)])
             source = _label_for(cat, a, t)
             past = [h[tid] for h in history if tid in h]
             prev = history[0].get(tid, -1)
             weeks_on = 1 + len(past)
-            peak = min([rank] + past)
+            peak = min([rank, *past])
             st = str(streams[i])
             buf.write(",".join([str(rank), q("spotify:track:" + tid), q(names), q(t.name), q(source), str(peak),
                                 str(prev), str(weeks_on), q(st) if quote_streams else st]) + "\r\n")

@@ -56,7 +56,8 @@ class Listener:
             alb = cat.tracks[cat.tracks_by_artist[aid][0]].album.id
             src, ctx = cat.tracks_by_album[alb], ("album", alb)
         off = _h("off", k) % len(src)
-        plays, t = [], start
+        plays: list[tuple[int, str, tuple[str, str] | None]] = []
+        t = start
         for i in range(n):
             tid = src[(off + i) % len(src)]
             t += cat.tracks[tid].duration_ms + int(_u("gap", k, i) * 20_000)
@@ -65,7 +66,7 @@ class Listener:
 
     def history(self, now_ms: int) -> list[tuple[int, str, tuple[str, str] | None]]:
         """The ``HISTORY`` most recent plays at ``now_ms``, newest first."""
-        out = []
+        out: list[tuple[int, str, tuple[str, str] | None]] = []
         k = now_ms // SLOT_MS
         while len(out) < HISTORY and k > now_ms // SLOT_MS - 400:
             for p in reversed(self.session(k)):

@@ -10,8 +10,9 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.emulator.api import ApiError, SpotifyApi, _Raw, _strip_dev
@@ -49,7 +50,7 @@ class SpotifyEmulator(SpotifyApi):
         self._routes = self._build_routes()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
-    def start(self) -> "SpotifyEmulator":
+    def start(self) -> SpotifyEmulator:
         if self._server is not None:
             return self
         emu = self
@@ -72,7 +73,7 @@ class SpotifyEmulator(SpotifyApi):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SpotifyEmulator":
+    def __enter__(self) -> SpotifyEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -218,7 +219,8 @@ class SpotifyEmulator(SpotifyApi):
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)
-        route, args = None, ()
+        route: tuple[str, Any] | None = None  # (template, handler or None when only the method is wrong)
+        args: tuple[Any, ...] = ()
         for m, tmpl, rx, fn in self._routes:
             mt = rx.match(path)
             if mt:
@@ -243,7 +245,7 @@ class SpotifyEmulator(SpotifyApi):
                 self._faults(path)
             ctx = {"query": query, "headers": headers, "body": body, "path": path, "raw": raw_path}
             result = route[1](ctx, *args)
-            status, extra = 200, {}
+            status, extra = 200, dict[str, str]()
             if isinstance(result, _Raw):
                 return result.status, result.headers, result
             if self.mode == "development" and path.startswith("/v1/"):

@@ -1,4 +1,4 @@
-"""Deploy ``template.yaml`` into moto: the local stack runs exactly what the cloud runs (DESIGN.md §5).
+"""Deploy ``template.yaml`` into moto: the local stack runs exactly what the cloud runs (docs/ARCHITECTURE.md §5).
 
 The steps mirror ``sam package && sam deploy``, offline::
 
@@ -48,17 +48,56 @@ Split by concern (issue 13): :mod:`~local.provision.template` (load, package, SA
 """
 from __future__ import annotations
 
-from local.provision.template import (REPO, TEMPLATE_PATH, FUNCTION_PACKAGES, LAYER_PACKAGES, DEFAULT_REGION,
-                                      DEFAULT_STACK, MANAGED_POLICIES, load_template, zip_packages, package,
-                                      sam_transform)
-from local.provision.intrinsics import (NO_VALUE, PSEUDO, references, resource_deps, Resolver, substitute,
-                                        fold_conditions)
-from local.provision.moto_gaps import Ctx, SELF_PROVISIONED, DEFERRABLE, GAP_FILLERS
-from local.provision.deploy import plan, deploy, describe, write_secrets
+from local.provision.deploy import deploy, describe, plan, write_secrets
+from local.provision.intrinsics import (
+                                      NO_VALUE,
+                                      PSEUDO,
+                                      Resolver,
+                                      fold_conditions,
+                                      references,
+                                      resource_deps,
+                                      substitute,
+)
+from local.provision.moto_gaps import DEFERRABLE, GAP_FILLERS, SELF_PROVISIONED, Ctx
+from local.provision.template import (
+                                      DEFAULT_REGION,
+                                      DEFAULT_STACK,
+                                      FUNCTION_PACKAGES,
+                                      LAYER_PACKAGES,
+                                      MANAGED_POLICIES,
+                                      REPO,
+                                      TEMPLATE_PATH,
+                                      load_template,
+                                      package,
+                                      sam_transform,
+                                      zip_packages,
+)
 
 __all__ = [
-    "REPO", "TEMPLATE_PATH", "FUNCTION_PACKAGES", "LAYER_PACKAGES", "DEFAULT_REGION", "DEFAULT_STACK",
-    "MANAGED_POLICIES", "load_template", "zip_packages", "package", "sam_transform", "NO_VALUE", "PSEUDO",
-    "references", "resource_deps", "Resolver", "substitute", "fold_conditions", "Ctx", "SELF_PROVISIONED",
-    "DEFERRABLE", "GAP_FILLERS", "plan", "deploy", "describe", "write_secrets"
+                                      "DEFAULT_REGION",
+                                      "DEFAULT_STACK",
+                                      "DEFERRABLE",
+                                      "FUNCTION_PACKAGES",
+                                      "GAP_FILLERS",
+                                      "LAYER_PACKAGES",
+                                      "MANAGED_POLICIES",
+                                      "NO_VALUE",
+                                      "PSEUDO",
+                                      "REPO",
+                                      "SELF_PROVISIONED",
+                                      "TEMPLATE_PATH",
+                                      "Ctx",
+                                      "Resolver",
+                                      "deploy",
+                                      "describe",
+                                      "fold_conditions",
+                                      "load_template",
+                                      "package",
+                                      "plan",
+                                      "references",
+                                      "resource_deps",
+                                      "sam_transform",
+                                      "substitute",
+                                      "write_secrets",
+                                      "zip_packages"
 ]

@@ -7,14 +7,16 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import boto3
 
-from local.provision.intrinsics import fold_conditions, references, Resolver, resource_deps, substitute
-from local.provision.moto_gaps import DEFERRABLE, GAP_FILLERS, SELF_PROVISIONED, _attribute, Ctx
+from local.provision.intrinsics import Resolver, fold_conditions, references, resource_deps, substitute
+from local.provision.moto_gaps import DEFERRABLE, GAP_FILLERS, SELF_PROVISIONED, Ctx, _attribute
 from local.provision.template import DEFAULT_REGION, DEFAULT_STACK, TEMPLATE_PATH, load_template, package, sam_transform
+
 
 def _ssm_mirror_name(stack_name: str, public_name: str) -> str:
     return f"/{stack_name}/ssm-mirror{public_name}"
@@ -273,7 +275,8 @@ def describe(c: Ctx, cfn: dict, stack_name: str, created: Mapping[str, tuple[str
             "bisect": bool(m.get("BisectBatchOnFunctionError", False)),
             "maximum_retry_attempts": m.get("MaximumRetryAttempts"),
             "maximum_record_age_s": m.get("MaximumRecordAgeInSeconds"),
-            "on_failure_queue_url": _queue_url(c, m.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")),
+            "on_failure_queue_url": _queue_url(c,
+                                               m.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")),
             "report_batch_item_failures": "ReportBatchItemFailures" in (m.get("FunctionResponseTypes") or []),
             "starting_position": m.get("StartingPosition"),
             "parallelization_factor": m.get("ParallelizationFactor", 1),

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 NO_VALUE = object()  # AWS::NoValue
 PSEUDO = ("AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::Partition", "AWS::URLSuffix", "AWS::StackId",
@@ -161,7 +162,7 @@ def substitute(node: Any, known: Mapping[str, Any], attribute: Callable[[str, st
     return {k: substitute(v, known, attribute) for k, v in node.items()}
 
 
-def fold_conditions(node: Any, resolver: "Resolver") -> Any:
+def fold_conditions(node: Any, resolver: Resolver) -> Any:
     """Evaluate every ``Fn::If`` (conditions depend on parameters only) and drop ``AWS::NoValue``.
 
     moto keeps a ``None`` where ``Fn::If`` yields ``AWS::NoValue`` inside a list (e.g. an IAM role's ``Policies``)

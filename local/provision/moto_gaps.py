@@ -4,9 +4,11 @@ attributes those resources expose (see the moto gaps listed in :mod:`local.provi
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import boto3
+
 
 class Ctx:
     """boto3 clients on one endpoint/region, created lazily."""

@@ -9,15 +9,17 @@ Call economy (extended mode, per artist): 1 top-tracks call + 1/50 of an artists
 Development mode: 1 search call per artist (``type=artist,track`` returns the artist object too) and ReccoBeats.
 
 Progress is made in chunks of 50 artists. Records are buffered (``flush_records``) so Kinesis aggregates stay full;
-``on_chunk`` hears of artists (the handler marks them refreshed in RDS) only after their records were emitted. ``QUOTA_EXCEEDED`` (or an unbearable
+``on_chunk`` hears of artists (the handler marks them refreshed in RDS) only after their records were emitted.
+``QUOTA_EXCEEDED`` (or an unbearable
 Retry-After) stops the run: the unfinished chunk, the artists after it and the not-yet-fetched features are
 returned in :class:`CatalogResult` for the checkpoint, and the next run starts with them.
 """
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from producers.logic.records import artist_record, collection_records, features_record, top_track_records
 from sori.spotify.client import QuotaExceeded, RateLimited, SpotifyClient
@@ -25,14 +27,14 @@ from sori.spotify.sources import FEATURES_PER_CALL, Sources
 
 CHUNK = 50
 
-Emit = Callable[[list[dict]], None]
+Emit = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass
 class CatalogResult:
-    records: Counter = field(default_factory=Counter)
+    records: Counter[Any] = field(default_factory=Counter)
     artists_done: int = 0
-    pending_artists: list[dict] = field(default_factory=list)  # [{"id", "name"}] left for the next run
+    pending_artists: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name"}] left for the next run
     pending_features: list[list[str]] = field(default_factory=list)  # [[track_id, artist_id]]
     stopped: str | None = None  # None | "QUOTA_EXCEEDED" | "RATE_LIMITED"
     collections: int = 0
@@ -42,9 +44,9 @@ def _stop_reason(e: Exception) -> str:
     return "QUOTA_EXCEEDED" if isinstance(e, QuotaExceeded) else "RATE_LIMITED"
 
 
-def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
+def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
                     pending_features: list[list[str]] | None = None,
-                    on_chunk: Callable[[list[dict]], None] | None = None,
+                    on_chunk: Callable[[list[dict[str, Any]]], None] | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     user: SpotifyClient | None = None, user_id: str | None = None,
                     chunk_size: int = CHUNK, flush_records: int = 5000) -> CatalogResult:
@@ -57,10 +59,10 @@ def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Em
     res = CatalogResult()
     queue: list[list[str]] = [list(p) for p in (pending_features or [])]  # [track_id, artist_id] awaiting features
     queued = {t for t, _ in queue}
-    todo = [dict(a) for a in dict((a["id"], a) for a in artists).values()]
+    todo = [dict(a) for a in {a["id"]: a for a in artists}.values()]
     total = len(todo)
-    out: list[dict] = []  # built, not yet emitted (buffered so aggregates fill up)
-    done: list[dict] = []  # artist records of chunks whose records are all in ``out``
+    out: list[dict[str, Any]] = []  # built, not yet emitted (buffered so aggregates fill up)
+    done: list[dict[str, Any]] = []  # artist records of chunks whose records are all in ``out``
 
     def commit(force: bool) -> None:
         """Emit the buffer, then report its artists done (nothing is marked done before it was sent)."""
@@ -79,7 +81,7 @@ def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Em
     def flush_features(final: bool) -> None:
         while queue and (final or len(queue) >= FEATURES_PER_CALL):
             batch = queue[:FEATURES_PER_CALL]
-            owner = dict((t, a) for t, a in batch)
+            owner = dict(batch)
             found = sources.audio_features([t for t, _ in batch])
             out.extend(features_record(found[t], owner[t], emitted_at=emitted_at) for t, _ in batch if t in found)
             del queue[:len(batch)]
@@ -90,7 +92,7 @@ def refresh_catalog(artists: list[Mapping[str, Any]], sources: Sources, emit: Em
             batch = todo[i:i + chunk_size]
             objs = sources.artists([a["id"] for a in batch])
             tops = sources.top_tracks_many([(a["id"], a.get("name") or "") for a in batch])
-            for a, tt in zip(batch, tops):
+            for a, tt in zip(batch, tops, strict=True):
                 rec = artist_record(a["id"], objs.get(a["id"]) or tt.artist, a, emitted_at=emitted_at)
                 done.append(rec)
                 out.append(rec)

@@ -10,8 +10,9 @@ Record ids are deterministic: ``chart_entry:<chart_id>:<week>:<rank>``; re-runni
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from producers.logic.records import collection_records, features_record
 from sori.charts import Chart, ChartRow, parse_weekly_csv
@@ -21,7 +22,7 @@ from sori.spotify.sources import Sources
 
 CSV_SOURCE = "charts.spotify.com"
 
-Emit = Callable[[list[dict]], None]
+Emit = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Entry:
     rank: int
     track_id: str
     track_name: str | None
-    artists: list[dict]  # simplified artist objects ({"id", "name"}); id may be missing for unresolved names
+    artists: list[dict[str, Any]]  # simplified artist objects ({"id", "name"}); id may be missing for unresolved names
     artist_names: list[str]
     streams: int | None = None
     peak_rank: int | None = None
@@ -39,7 +40,7 @@ class Entry:
 
 @dataclass
 class ChartsResult:
-    records: Counter = field(default_factory=Counter)
+    records: Counter[Any] = field(default_factory=Counter)
     charts: dict[str, str] = field(default_factory=dict)  # country -> via ("top50-playlist" | "csv" | "awaiting-drop")
     pending: list[str] = field(default_factory=list)  # countries left when the run stopped
     seen_artists: dict[str, str] = field(default_factory=dict)  # artist id -> name (seed the catalog)
@@ -57,7 +58,7 @@ def entries_from_playlist(tracks: Iterable[tuple[int, Mapping[str, Any]] | Mappi
     return out
 
 
-def entries_from_csv(rows: list[ChartRow], track_artists: Mapping[str, list[dict]]) -> list[Entry]:
+def entries_from_csv(rows: list[ChartRow], track_artists: Mapping[str, list[dict[str, Any]]]) -> list[Entry]:
     """CSV rows + the artists Spotify lists for each track (names in the CSV carry no ids; a featured artist
     named only in the CSV is kept by name)."""
     out = []
@@ -70,7 +71,7 @@ def entries_from_csv(rows: list[ChartRow], track_artists: Mapping[str, list[dict
     return out
 
 
-def chart_records(chart: Chart, week: str, entries: list[Entry], via: str, *, emitted_at: str) -> list[dict]:
+def chart_records(chart: Chart, week: str, entries: list[Entry], via: str, *, emitted_at: str) -> list[dict[str, Any]]:
     """``chart_entry`` for every entry and ``collection_member`` (kind ``chart``) for every known artist."""
     source = CSV_SOURCE if via == "csv" else "spotify"
     recs = []
@@ -89,7 +90,7 @@ def chart_records(chart: Chart, week: str, entries: list[Entry], via: str, *, em
 
 
 def features_records(entries: Iterable[Entry], sources: Sources, *, emitted_at: str,
-                     skip: set[str] | None = None) -> list[dict]:
+                     skip: set[str] | None = None) -> list[dict[str, Any]]:
     """``audio_features`` for the entries' tracks not in ``skip`` (``skip`` is updated)."""
     skip = skip if skip is not None else set()
     owner: dict[str, str | None] = {}
@@ -103,7 +104,7 @@ def features_records(entries: Iterable[Entry], sources: Sources, *, emitted_at: 
 
 def ingest_csv(chart: Chart, week: str, data: bytes | str, sources: Sources, *, emitted_at: str, name: str = "",
                expected_rows: int | None = 200, skip_features: set[str] | None = None,
-               resolve: Callable[[str], str | None] | None = None) -> tuple[list[dict], list[Entry]]:
+               resolve: Callable[[str], str | None] | None = None) -> tuple[list[dict[str, Any]], list[Entry]]:
     """A whole weekly CSV → its records (raises :class:`sori.charts.ChartCSVError` before any is built).
     ``resolve(name) -> artist id | None`` names artists without a Spotify call where it is unambiguous."""
     rows = parse_weekly_csv(data, name=name, expected_rows=expected_rows)
@@ -143,8 +144,8 @@ def run_weekly(charts: list[Chart], week: str, sources: Sources, emit: Emit, *, 
         emit(recs)
         res.records.update(r["type"] for r in recs)
         res.charts[chart.country] = via
-        for e in entries:
-            for a in e.artists:
+        for entry in entries:
+            for a in entry.artists:
                 if a.get("id"):
                     res.seen_artists.setdefault(a["id"], a.get("name") or a["id"])
         if progress:

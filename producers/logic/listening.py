@@ -9,8 +9,9 @@ the co-occurrence signal; the open session is carried in the cursor state so one
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from producers.logic.records import collection_records
 from sori.records import make_record
@@ -28,20 +29,20 @@ def played_ms(played_at: str) -> int:
     """
     d = _dt.datetime.fromisoformat(played_at.replace("Z", "+00:00"))
     if d.tzinfo is None:
-        d = d.replace(tzinfo=_dt.timezone.utc)
+        d = d.replace(tzinfo=_dt.UTC)
     return round(d.timestamp() * 1000)
 
 
 @dataclass
 class Plays:
-    items: list[dict]  # oldest first, each newer than the cursor
+    items: list[dict[str, Any]]  # oldest first, each newer than the cursor
     after: int | None  # the new cursor (ms), or the old one when nothing new
     calls: int = 0
 
 
 def fetch_recently_played(api: SpotifyClient, after: int | None, *, max_pages: int = 20) -> Plays:
     """Every play newer than ``after`` (ms), oldest first, de-duplicated by ``played_at``."""
-    seen: dict[int, dict] = {}
+    seen: dict[int, dict[str, Any]] = {}
     cursor = int(after or 0)
     pages = 0
     while pages < max_pages:
@@ -70,12 +71,12 @@ class Session:
     last_ms: int = 0
 
 
-def play_records(items: list[Mapping[str, Any]], user_id: str, *, emitted_at: str,
-                 session: Session | None = None) -> tuple[list[dict], Session]:
+def play_records(items: Sequence[Mapping[str, Any]], user_id: str, *, emitted_at: str,
+                 session: Session | None = None) -> tuple[list[dict[str, Any]], Session]:
     """``play`` records plus ``collection_member`` (kind ``session``) records; returns the open session after."""
     session = Session(session.id, session.last_ms) if session else Session()
     plays, members = [], []
-    by_session: dict[str, list[dict]] = {}
+    by_session: dict[str, list[dict[str, Any]]] = {}
     for it in items:
         t = it["track"]
         ms = played_ms(it["played_at"])
@@ -97,7 +98,7 @@ def play_records(items: list[Mapping[str, Any]], user_id: str, *, emitted_at: st
 
 @dataclass
 class Followed:
-    artists: list[dict] = field(default_factory=list)
+    artists: list[dict[str, Any]] = field(default_factory=list)
     calls: int = 0
 
 
@@ -120,7 +121,7 @@ def fetch_followed(api: SpotifyClient, *, max_pages: int = 200) -> Followed:
     return out
 
 
-def followed_records(artists: list[Mapping[str, Any]], user_id: str, *, emitted_at: str) -> list[dict]:
+def followed_records(artists: Sequence[Mapping[str, Any]], user_id: str, *, emitted_at: str) -> list[dict[str, Any]]:
     return [make_record("followed_artist", {"user_id": user_id, "artist_id": a["id"], "name": a.get("name"),
                                             "genres": list(a.get("genres") or []) or None},
                         source="spotify", emitted_at=emitted_at) for a in artists]

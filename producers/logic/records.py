@@ -1,7 +1,8 @@
 """Spotify objects → contract records (pure functions; :func:`sori.records.make_record` validates each)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sori.records import make_record
 from sori.spotify.sources import Features
@@ -17,7 +18,7 @@ def _url(obj: Mapping[str, Any]) -> str | None:
 
 
 def artist_record(artist_id: str, obj: Mapping[str, Any] | None, fallback: Mapping[str, Any], *,
-                  emitted_at: str, source: str = "spotify") -> dict:
+                  emitted_at: str, source: str = "spotify") -> dict[str, Any]:
     """An ``artist`` record from a full artist object, or from what we already know (``fallback``: a catalog row
     with ``name``/``genres``/``image_url``) when the object could not be fetched."""
     obj = obj or {}
@@ -35,7 +36,7 @@ def artist_record(artist_id: str, obj: Mapping[str, Any] | None, fallback: Mappi
 
 
 def top_track_records(artist_id: str, artist_name: str, tracks: Iterable[Mapping[str, Any]], via: str, *,
-                      emitted_at: str) -> list[dict]:
+                      emitted_at: str) -> list[dict[str, Any]]:
     out = []
     for rank, t in enumerate(tracks, start=1):
         album = t.get("album") or {}
@@ -48,13 +49,13 @@ def top_track_records(artist_id: str, artist_name: str, tracks: Iterable[Mapping
     return out
 
 
-def features_record(f: Features, artist_id: str | None, *, emitted_at: str) -> dict:
+def features_record(f: Features, artist_id: str | None, *, emitted_at: str) -> dict[str, Any]:
     return make_record("audio_features", {"track_id": f.track_id, **f.values, "artist_id": artist_id, "via": f.via},
                        source="spotify" if f.via == "spotify" else f.via, emitted_at=emitted_at)
 
 
 def collection_records(kind: str, collection_id: str, name: str | None, tracks: Iterable[Mapping[str, Any]], *,
-                       emitted_at: str, source: str = "spotify") -> list[dict]:
+                       emitted_at: str, source: str = "spotify") -> list[dict[str, Any]]:
     """``collection_member`` records: one per (artist, track) of a playlist / chart week / listening session."""
     out, seen = [], set()
     for t in tracks:

@@ -6,12 +6,12 @@ Three parts:
 
 * **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object, or
   raises :class:`KakaoRequestError` when the body is not a skill payload.
-* **Builder** - dataclasses (:class:`SimpleText`, :class:`SimpleImage`, :class:`TextCard`, :class:`BasicCard`,
-  :class:`ListCard`, :class:`Carousel`, :class:`Button`, :class:`QuickReply`, ...) and
+* **Builder** - dataclasses (:class:`SimpleText`, :class:`ListCard`, :class:`Carousel`, :class:`Button`,
+  :class:`QuickReply`, ...) and
   :class:`SkillResponse` whose ``to_dict()`` *fits* content to Kakao's limits instead of failing: long text is
   truncated with "…" on a safe Unicode boundary, lists are capped, empty labels and unusable URLs are dropped.
 * **Validator** - :func:`validate_response` lists every violation of the documented format in a response dict
-  from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them.
+  from anywhere.
 
 The source of every limit is quoted next to its constant in :mod:`sori.kakao.limits` (checked 2026-11).
 
@@ -28,58 +28,70 @@ helpers), ``request``, ``builders``, ``validation``. Everything in the old modul
 
 from __future__ import annotations
 
-from sori.kakao.limits import (VERSION, MAX_OUTPUTS, MAX_QUICK_REPLIES, SIMPLE_TEXT_MAX, LABEL_MAX,
-                               LABEL_MAX_HORIZONTAL, LIST_CARD_MAX_BUTTONS, LIST_CARD_MAX_ITEMS,
-                               LIST_CARD_MAX_ITEMS_IN_CAROUSEL, CAROUSEL_MAX_ITEMS, CAROUSEL_MAX_LIST_CARDS,
-                               DEFAULT_ERROR_TEXT)
-from sori.kakao.text import text_length, fit_text, is_http_url
+from sori.kakao.builders import (
+                               Button,
+                               Carousel,
+                               Link,
+                               ListCard,
+                               ListItem,
+                               QuickReply,
+                               SimpleText,
+                               SkillResponse,
+                               error_response,
+                               simple_text_response,
+)
+from sori.kakao.limits import (
+                               CAROUSEL_MAX_ITEMS,
+                               CAROUSEL_MAX_LIST_CARDS,
+                               DEFAULT_ERROR_TEXT,
+                               LABEL_MAX,
+                               LABEL_MAX_HORIZONTAL,
+                               LIST_CARD_MAX_BUTTONS,
+                               LIST_CARD_MAX_ITEMS,
+                               LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+                               MAX_OUTPUTS,
+                               MAX_QUICK_REPLIES,
+                               SIMPLE_TEXT_MAX,
+                               VERSION,
+)
 from sori.kakao.request import KakaoRequestError, SkillRequest
-from sori.kakao.builders import (Link, Thumbnail, Button, QuickReply, ListItem, SimpleText, SimpleImage, TextCard,
-                                 BasicCard, ListCard, Carousel, SkillResponse, simple_text_response, error_response)
-from sori.kakao.validation import KakaoResponseError, validate_response, assert_valid
 
 # private text helpers the unit tests reach for by their old address (tests/unit/test_kakao.py)
-from sori.kakao.text import _clean, _is_extender, _is_regional_indicator, _safe_cut  # noqa: F401
+from sori.kakao.text import _clean as _clean
+from sori.kakao.text import _is_extender as _is_extender
+from sori.kakao.text import _is_regional_indicator as _is_regional_indicator
+from sori.kakao.text import _safe_cut as _safe_cut
+from sori.kakao.text import fit_text, is_http_url, text_length
+from sori.kakao.validation import validate_response
 
 __all__ = [
-    # errors
-    "KakaoRequestError",
-    "KakaoResponseError",
-    # request
-    "SkillRequest",
-    # response components
-    "Link",
-    "Thumbnail",
-    "Button",
-    "QuickReply",
-    "ListItem",
-    "SimpleText",
-    "SimpleImage",
-    "TextCard",
-    "BasicCard",
-    "ListCard",
-    "Carousel",
-    "SkillResponse",
-    # helpers
-    "simple_text_response",
-    "error_response",
-    "validate_response",
-    "assert_valid",
-    "text_length",
-    "fit_text",
-    "is_http_url",
-    # limits
-    "VERSION",
-    "MAX_OUTPUTS",
-    "MAX_QUICK_REPLIES",
-    "SIMPLE_TEXT_MAX",
-    "LABEL_MAX",
-    "LABEL_MAX_HORIZONTAL",
-    "LIST_CARD_MAX_ITEMS",
-    "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
-    "LIST_CARD_MAX_BUTTONS",
     "CAROUSEL_MAX_ITEMS",
     "CAROUSEL_MAX_LIST_CARDS",
     "DEFAULT_ERROR_TEXT",
+    "LABEL_MAX",
+    "LABEL_MAX_HORIZONTAL",
+    "LIST_CARD_MAX_BUTTONS",
+    "LIST_CARD_MAX_ITEMS",
+    "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
+    "MAX_OUTPUTS",
+    "MAX_QUICK_REPLIES",
+    "SIMPLE_TEXT_MAX",
+    "VERSION",
+    "Button",
+    "Carousel",
+    "KakaoRequestError",
+    "Link",
+    "ListCard",
+    "ListItem",
+    "QuickReply",
+    "SimpleText",
+    "SkillRequest",
+    "SkillResponse",
+    "error_response",
+    "fit_text",
+    "is_http_url",
+    "simple_text_response",
+    "text_length",
+    "validate_response",
 ]
 

@@ -5,18 +5,30 @@ labels and unusable URLs are dropped."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
-from sori.kakao.limits import (ALT_TEXT_MAX, BASIC_CARD_DESCRIPTION_MAX, BASIC_CARD_TITLE_MAX, BUTTON_ACTIONS,
-                               BUTTON_LAYOUTS, CARD_MAX_BUTTONS, CARD_MAX_BUTTONS_HORIZONTAL, CAROUSEL_MAX_ITEMS,
-                               CAROUSEL_MAX_LIST_CARDS, DEFAULT_ERROR_TEXT, LABEL_MAX, LABEL_MAX_HORIZONTAL,
-                               LIST_CARD_MAX_BUTTONS, LIST_CARD_MAX_ITEMS, LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
-                               LIST_ITEM_ACTIONS, LIST_ITEM_DESCRIPTION_BUDGET, LIST_ITEM_TITLE_BUDGET, MAX_OUTPUTS,
-                               MAX_QUICK_REPLIES, PLACEHOLDER, QUICK_REPLY_ACTIONS, SIMPLE_TEXT_MAX,
-                               TEXT_CARD_DESCRIPTION_MAX, TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL, TEXT_CARD_TITLE_MAX,
-                               TEXT_CARD_TOTAL_MAX, VERSION)
-from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url, text_length
+from sori.kakao.limits import (
+    BUTTON_ACTIONS,
+    CAROUSEL_MAX_LIST_CARDS,
+    DEFAULT_ERROR_TEXT,
+    LABEL_MAX,
+    LIST_CARD_MAX_BUTTONS,
+    LIST_CARD_MAX_ITEMS,
+    LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+    LIST_ITEM_ACTIONS,
+    LIST_ITEM_DESCRIPTION_BUDGET,
+    LIST_ITEM_TITLE_BUDGET,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    PLACEHOLDER,
+    QUICK_REPLY_ACTIONS,
+    SIMPLE_TEXT_MAX,
+    VERSION,
+)
+from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url
+
 
 def _put(d: dict[str, Any], key: str, value: Any) -> None:
     if value is not None:
@@ -45,27 +57,9 @@ class Link:
     mobile: str | None = None
 
     def to_dict(self) -> dict[str, str] | None:
-        d = {k: v for k, v in (("web", self.web), ("pc", self.pc), ("mobile", self.mobile)) if is_http_url(v)}
+        d = {k: v for k, v in (("web", self.web), ("pc", self.pc), ("mobile", self.mobile))
+             if v is not None and is_http_url(v)}
         return d or None
-
-
-@dataclass
-class Thumbnail:
-    imageUrl: str
-    altText: str | None = None
-    link: Link | None = None
-    fixedRatio: bool | None = None
-
-    def to_dict(self) -> dict[str, Any] | None:
-        if not is_http_url(self.imageUrl):
-            return None
-        d: dict[str, Any] = {"imageUrl": self.imageUrl}
-        if self.altText is not None:
-            alt = fit_text(self.altText, ALT_TEXT_MAX, placeholder=None)
-            _put(d, "altText", alt or None)
-        _put(d, "link", self.link.to_dict() if self.link else None)
-        _put(d, "fixedRatio", self.fixedRatio)
-        return d
 
 
 @dataclass
@@ -195,23 +189,6 @@ def _buttons(buttons: Iterable[Button], cap: int, label_max: int) -> list[dict[s
     return out
 
 
-def _put_card_buttons(d: dict, buttons: Sequence["Button"], layout: str | None,
-                      fixed_ratio: bool | None = None) -> None:
-    """Fit a card's buttons to its layout's rules and put them (and the layout) on the card dict."""
-    cap, label_max = _card_button_rules(layout, fixed_ratio)
-    bs = _buttons(buttons, cap, label_max)
-    if bs:
-        d["buttons"] = bs
-        _put(d, "buttonLayout", layout)
-
-
-def _card_button_rules(layout: str | None, fixed_ratio: bool | None = None) -> tuple[int, int]:
-    horizontal = layout == "horizontal" or (layout is None and fixed_ratio is True)
-    if horizontal:
-        return CARD_MAX_BUTTONS_HORIZONTAL, LABEL_MAX_HORIZONTAL
-    return CARD_MAX_BUTTONS, LABEL_MAX
-
-
 class _Component:
     """Base of output components. ``_render(in_carousel)`` returns (kind, body) or None (nothing to show)."""
 
@@ -233,90 +210,8 @@ class SimpleText(_Component):
     text: str
     kind: ClassVar[str] = "simpleText"
 
-    def _render(self, in_carousel: bool = False):
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
         return "simpleText", {"text": fit_text(self.text, SIMPLE_TEXT_MAX)}
-
-
-@dataclass
-class SimpleImage(_Component):
-    """An image; if the URL is not http(s) it degrades to a simpleText of the alt text."""
-
-    imageUrl: str
-    altText: str | None = None
-    kind: ClassVar[str] = "simpleImage"
-
-    def _render(self, in_carousel: bool = False):
-        if not is_http_url(self.imageUrl):
-            return SimpleText(self.altText or PLACEHOLDER)._render()
-        d: dict[str, Any] = {"imageUrl": self.imageUrl}
-        if self.altText is not None:
-            alt = fit_text(self.altText, ALT_TEXT_MAX, placeholder=None)
-            _put(d, "altText", alt or None)
-        return "simpleImage", d
-
-
-@dataclass
-class TextCard(_Component):
-    title: str | None = None
-    description: str | None = None
-    buttons: Sequence[Button] = ()
-    buttonLayout: str | None = None
-    kind: ClassVar[str] = "textCard"
-
-    def __post_init__(self) -> None:
-        if self.buttonLayout is not None and self.buttonLayout not in BUTTON_LAYOUTS:
-            raise ValueError(f"buttonLayout must be one of {BUTTON_LAYOUTS}")
-
-    def _render(self, in_carousel: bool = False):
-        d: dict[str, Any] = {}
-        title = fit_text(self.title, TEXT_CARD_TITLE_MAX, placeholder=None) if self.title is not None else ""
-        if title:
-            d["title"] = title
-        if in_carousel:
-            desc_max = TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL
-        else:
-            desc_max = min(TEXT_CARD_DESCRIPTION_MAX, TEXT_CARD_TOTAL_MAX - text_length(title))
-        desc = fit_text(self.description, desc_max, placeholder=None) if self.description is not None else ""
-        if desc:
-            d["description"] = desc
-        if not d:  # [docs] "title, description 중 최소 하나 필수"
-            d["description"] = PLACEHOLDER
-        _put_card_buttons(d, self.buttons, self.buttonLayout)
-        return "textCard", d
-
-
-@dataclass
-class BasicCard(_Component):
-    """A card with a thumbnail. Without a usable thumbnail URL it renders as a textCard (a carousel drops it)."""
-
-    thumbnail: Thumbnail | str
-    title: str | None = None
-    description: str | None = None
-    buttons: Sequence[Button] = ()
-    buttonLayout: str | None = None
-    kind: ClassVar[str] = "basicCard"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.thumbnail, str):
-            self.thumbnail = Thumbnail(self.thumbnail)
-        if self.buttonLayout is not None and self.buttonLayout not in BUTTON_LAYOUTS:
-            raise ValueError(f"buttonLayout must be one of {BUTTON_LAYOUTS}")
-
-    def _render(self, in_carousel: bool = False):
-        assert isinstance(self.thumbnail, Thumbnail)
-        thumb = self.thumbnail.to_dict()
-        if thumb is None:
-            if in_carousel:
-                return None
-            return TextCard(self.title, self.description, self.buttons, self.buttonLayout)._render(False)
-        d: dict[str, Any] = {}
-        if self.title is not None:
-            _put(d, "title", fit_text(self.title, BASIC_CARD_TITLE_MAX, placeholder=None) or None)
-        if self.description is not None:
-            _put(d, "description", fit_text(self.description, BASIC_CARD_DESCRIPTION_MAX, placeholder=None) or None)
-        d["thumbnail"] = thumb
-        _put_card_buttons(d, self.buttons, self.buttonLayout, thumb.get("fixedRatio"))
-        return "basicCard", d
 
 
 @dataclass
@@ -332,7 +227,7 @@ class ListCard(_Component):
         if isinstance(self.header, str):
             self.header = ListItem(self.header)
 
-    def _render(self, in_carousel: bool = False):
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
         assert isinstance(self.header, ListItem)
         cap = LIST_CARD_MAX_ITEMS_IN_CAROUSEL if in_carousel else LIST_CARD_MAX_ITEMS
         items = [it.to_dict() for it in list(self.items)[:cap]]
@@ -347,12 +242,12 @@ class ListCard(_Component):
         return "listCard", d
 
 
-_CAROUSEL_ITEM_CLASSES: dict[str, type] = {"listCard": ListCard, "basicCard": BasicCard, "textCard": TextCard}
+_CAROUSEL_ITEM_CLASSES: dict[str, type] = {"listCard": ListCard}
 
 
 @dataclass
 class Carousel(_Component):
-    """[docs] Carousel of one card type: ``listCard`` (≤ 5), ``basicCard`` / ``textCard`` (≤ 10)."""
+    """[docs] Carousel of listCards (≤ 5); the only carousel the chatbot sends (the validator knows the others)."""
 
     type: str
     items: Sequence[_Component] = ()
@@ -366,8 +261,8 @@ class Carousel(_Component):
             if not isinstance(it, cls):
                 raise TypeError(f"a {self.type} carousel holds {cls.__name__} items, not {type(it).__name__}")
 
-    def _render(self, in_carousel: bool = False):
-        cap = CAROUSEL_MAX_LIST_CARDS if self.type == "listCard" else CAROUSEL_MAX_ITEMS
+    def _render(self, in_carousel: bool = False) -> tuple[str, dict[str, Any]] | None:
+        cap = CAROUSEL_MAX_LIST_CARDS
         bodies: list[dict[str, Any]] = []
         for it in self.items:
             r = it._render(True)

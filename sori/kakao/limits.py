@@ -3,7 +3,7 @@
 Source of every limit (quoted in the comments next to each constant), checked 2026-11:
 ``[docs]`` = the official "응답 타입별 JSON 포맷" page,
 https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format
-``[design]`` = DESIGN.md §6 "Kakao skill" (where it is stricter than the current docs we keep the stricter rule).
+``[design]`` = docs/ARCHITECTURE.md §6.4 (where it is stricter than the current docs we keep the stricter rule).
 ``[ours]`` = a choice of this project, not a Kakao limit.
 """
 
@@ -46,7 +46,7 @@ ITEM_CARD_TEXT_MAX = 200
 ITEM_CARD_TEXT_MAX_IN_CAROUSEL = 100
 ITEM_CARD_PROFILE_TITLE_MAX = 15
 # [docs] Button.label "버튼 14자(가로배열 2개 8자)"; [design] "button/quickReply label ≤ 14 chars".
-#        The docs give no separate limit for QuickReply.label; DESIGN.md applies the button rule to both.
+#        Kakao documents no limit for QuickReply.label; applying the button rule to it is our choice (§6.4).
 LABEL_MAX = 14
 LABEL_MAX_HORIZONTAL = 8
 # [docs] Text/Basic/Commerce/ItemCard.buttons "가로 정렬 시 최대 2개, 세로 정렬 시 최대 3개";

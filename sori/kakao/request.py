@@ -4,8 +4,10 @@ or raises :class:`KakaoRequestError` when the body is not a skill payload."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+
 
 class KakaoRequestError(ValueError):
     """The body is not a Kakao skill payload. ``reason`` says why."""
@@ -79,7 +81,7 @@ class SkillRequest:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def parse(cls, obj: Any) -> "SkillRequest":
+    def parse(cls, obj: Any) -> SkillRequest:
         """Parse a decoded JSON body. Raises :class:`KakaoRequestError` if it is not a skill payload."""
         if not isinstance(obj, Mapping):
             raise KakaoRequestError(f"skill payload must be a JSON object, not {type(obj).__name__}")
@@ -133,7 +135,7 @@ class SkillRequest:
         )
 
     @classmethod
-    def from_json(cls, body: str | bytes | bytearray | None) -> "SkillRequest":
+    def from_json(cls, body: str | bytes | bytearray | None) -> SkillRequest:
         """Decode and parse an HTTP body; bad JSON is a :class:`KakaoRequestError` too."""
         if body is None or (isinstance(body, (str, bytes, bytearray)) and not body.strip()):
             raise KakaoRequestError("empty body")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from sori.kakao.limits import ELLIPSIS, LABEL_MAX, PLACEHOLDER
+
 
 def text_length(s: str) -> int:
     """Length as Kakao counts it: UTF-16 code units (Hangul syllable = 1, astral emoji = 2)."""

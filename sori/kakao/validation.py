@@ -1,32 +1,52 @@
 """The validator: :func:`validate_response` lists every violation of the documented format in a response dict
-from anywhere; :func:`assert_valid` raises :class:`KakaoResponseError` with them."""
+from anywhere."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-from sori.kakao.limits import (ALT_TEXT_MAX, BASIC_CARD_DESCRIPTION_MAX, BASIC_CARD_TITLE_MAX, BUTTON_ACTIONS,
-                               BUTTON_LAYOUTS, CARD_MAX_BUTTONS, CARD_MAX_BUTTONS_HORIZONTAL, CAROUSEL_MAX_ITEMS,
-                               CAROUSEL_MAX_LIST_CARDS, CAROUSEL_TYPES, COMMERCE_CARD_DESCRIPTION_MAX,
-                               COMMERCE_CARD_TITLE_MAX, ITEM_CARD_ITEM_TITLE_MAX, ITEM_CARD_MAX_ITEMS,
-                               ITEM_CARD_MAX_ITEMS_IN_CAROUSEL, ITEM_CARD_PROFILE_TITLE_MAX,
-                               ITEM_CARD_SUMMARY_DESCRIPTION_MAX, ITEM_CARD_SUMMARY_TITLE_MAX, ITEM_CARD_TEXT_MAX,
-                               ITEM_CARD_TEXT_MAX_IN_CAROUSEL, LABEL_MAX, LABEL_MAX_HORIZONTAL, LIST_CARD_MAX_BUTTONS,
-                               LIST_CARD_MAX_ITEMS, LIST_CARD_MAX_ITEMS_IN_CAROUSEL, LIST_ITEM_ACTIONS, MAX_OUTPUTS,
-                               MAX_QUICK_REPLIES, MIN_OUTPUTS, OUTPUT_TYPES, QUICK_REPLY_ACTIONS, SIMPLE_TEXT_MAX,
-                               TEXT_CARD_DESCRIPTION_MAX, TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL, TEXT_CARD_TITLE_MAX,
-                               TEXT_CARD_TOTAL_MAX, VERSION)
+from sori.kakao.limits import (
+    ALT_TEXT_MAX,
+    BASIC_CARD_DESCRIPTION_MAX,
+    BASIC_CARD_TITLE_MAX,
+    BUTTON_ACTIONS,
+    BUTTON_LAYOUTS,
+    CARD_MAX_BUTTONS,
+    CARD_MAX_BUTTONS_HORIZONTAL,
+    CAROUSEL_MAX_ITEMS,
+    CAROUSEL_MAX_LIST_CARDS,
+    CAROUSEL_TYPES,
+    COMMERCE_CARD_DESCRIPTION_MAX,
+    COMMERCE_CARD_TITLE_MAX,
+    ITEM_CARD_ITEM_TITLE_MAX,
+    ITEM_CARD_MAX_ITEMS,
+    ITEM_CARD_MAX_ITEMS_IN_CAROUSEL,
+    ITEM_CARD_PROFILE_TITLE_MAX,
+    ITEM_CARD_SUMMARY_DESCRIPTION_MAX,
+    ITEM_CARD_SUMMARY_TITLE_MAX,
+    ITEM_CARD_TEXT_MAX,
+    ITEM_CARD_TEXT_MAX_IN_CAROUSEL,
+    LABEL_MAX,
+    LABEL_MAX_HORIZONTAL,
+    LIST_CARD_MAX_BUTTONS,
+    LIST_CARD_MAX_ITEMS,
+    LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+    LIST_ITEM_ACTIONS,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    MIN_OUTPUTS,
+    OUTPUT_TYPES,
+    QUICK_REPLY_ACTIONS,
+    SIMPLE_TEXT_MAX,
+    TEXT_CARD_DESCRIPTION_MAX,
+    TEXT_CARD_DESCRIPTION_MAX_IN_CAROUSEL,
+    TEXT_CARD_TITLE_MAX,
+    TEXT_CARD_TOTAL_MAX,
+    VERSION,
+)
 from sori.kakao.text import is_http_url, text_length
-
-class KakaoResponseError(ValueError):
-    """A skill response breaks the documented format. ``violations`` lists every problem."""
-
-    def __init__(self, violations: Sequence[str]):
-        self.violations = list(violations)
-        super().__init__("invalid Kakao skill response:\n  - " + "\n  - ".join(self.violations))
-
-
 
 # Known keys per object ([docs] field tables). Unknown keys are reported: a typo such as "messagText" is
 # silently ignored by Kakao and breaks the button.
@@ -74,7 +94,7 @@ class _Validator:
                     self.err(f"{path}.{k}", f"unknown field for {kind}")
         return True
 
-    def string(self, d: dict, key: str, path: str, *, required: bool, max_len: int | None = None,
+    def string(self, d: dict[str, Any], key: str, path: str, *, required: bool, max_len: int | None = None,
                src: str = "") -> str | None:
         p = f"{path}.{key}"
         if key not in d or d[key] is None:
@@ -93,16 +113,16 @@ class _Validator:
             self.err(p, f"{text_length(v)} characters > {max_len}{f' ({src})' if src else ''}")
         return v
 
-    def url(self, d: dict, key: str, path: str, *, required: bool) -> None:
+    def url(self, d: dict[str, Any], key: str, path: str, *, required: bool) -> None:
         v = self.string(d, key, path, required=required)
         if v is not None and not is_http_url(v):
             self.err(f"{path}.{key}", f"not an http(s) URL: {v[:80]!r}")
 
-    def boolean(self, d: dict, key: str, path: str) -> None:
+    def boolean(self, d: dict[str, Any], key: str, path: str) -> None:
         if key in d and not isinstance(d[key], bool):
             self.err(f"{path}.{key}", f"must be a boolean, got {type(d[key]).__name__}")
 
-    def integer(self, d: dict, key: str, path: str, *, required: bool = False) -> None:
+    def integer(self, d: dict[str, Any], key: str, path: str, *, required: bool = False) -> None:
         if key not in d:
             if required:
                 self.err(f"{path}.{key}", "required")
@@ -111,8 +131,8 @@ class _Validator:
         if not isinstance(v, int) or isinstance(v, bool):
             self.err(f"{path}.{key}", f"must be an integer, got {type(v).__name__}")
 
-    def array(self, d: dict, key: str, path: str, *, required: bool, lo: int = 0, hi: int | None = None,
-              src: str = "") -> list:
+    def array(self, d: dict[str, Any], key: str, path: str, *, required: bool, lo: int = 0, hi: int | None = None,
+              src: str = "") -> list[Any]:
         p = f"{path}.{key}"
         if key not in d or d[key] is None:
             if required:
@@ -130,7 +150,7 @@ class _Validator:
             self.err(p, f"{len(v)} entries > {hi}{f' ({src})' if src else ''}")
         return v
 
-    def extra(self, d: dict, path: str, *, any_json: bool = False) -> None:
+    def extra(self, d: dict[str, Any], path: str, *, any_json: bool = False) -> None:
         if "extra" in d and d["extra"] is not None and not any_json and not isinstance(d["extra"], dict):
             self.err(f"{path}.extra", f"must be an object (Map<String, Any>), got {type(d['extra']).__name__}")
 
@@ -176,7 +196,7 @@ class _Validator:
             self.string(v, "phoneNumber", path, required=True)
         self.extra(v, path)
 
-    def buttons(self, card: dict, path: str, *, kind: str, fixed_ratio: Any = None) -> None:
+    def buttons(self, card: dict[str, Any], path: str, *, kind: str, fixed_ratio: Any = None) -> None:
         layout = card.get("buttonLayout")
         if "buttonLayout" in card and layout not in BUTTON_LAYOUTS:
             self.err(f"{path}.buttonLayout", f"must be 'vertical' or 'horizontal', got {layout!r}")
@@ -373,7 +393,7 @@ class _Validator:
         for i, it in enumerate(items):
             check(self, it, f"{path}.items[{i}]", True)
 
-    _CARD_CHECKS = {
+    _CARD_CHECKS: ClassVar[dict[str, Callable[..., None]]] = {
         "textCard": text_card,
         "basicCard": basic_card,
         "commerceCard": commerce_card,
@@ -384,7 +404,7 @@ class _Validator:
     def output(self, v: Any, path: str) -> None:
         if not self.obj(v, path):
             return
-        kinds = [k for k in v]
+        kinds = list(v)
         if len(kinds) != 1:
             self.err(path, f"must hold exactly one component, got {len(kinds)} ({', '.join(map(str, kinds))})")
         for k in kinds:
@@ -468,10 +488,3 @@ def validate_response(obj: Any) -> list[str]:
     v.response(obj)
     return v.errors
 
-
-def assert_valid(obj: Any) -> Any:
-    """Raise :class:`KakaoResponseError` listing every violation; return ``obj`` when valid."""
-    errors = validate_response(obj)
-    if errors:
-        raise KakaoResponseError(errors)
-    return obj

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import aws_kinesis_agg
 from aws_kinesis_agg import deaggregator as _agg_lib  # puts the package dir on sys.path for its *_pb2 modules
@@ -33,7 +34,7 @@ from google.protobuf.message import DecodeError
 try:  # SIMD base64 (5-10x binascii on 6 MB events); a runtime dependency, the fallback keeps old layers working
     from pybase64 import b64decode as _b64decode_strict
 except ImportError:  # pragma: no cover - exercised only where pybase64 is missing
-    _b64decode_strict = None
+    _b64decode_strict = None  # type: ignore[assignment]
 
 messages_pb2 = _agg_lib.messages_pb2
 
@@ -58,10 +59,10 @@ class UserRecord:
 class Unpacked:
     """The user records of one Kinesis record: payloads (and, on demand, partition keys) in order."""
 
-    __slots__ = ("payloads", "aggregated", "error", "_keys", "_agg")
+    __slots__ = ("_agg", "_keys", "aggregated", "error", "payloads")
 
     def __init__(self, payloads: list[bytes], partition_keys: list[str] | None, aggregated: bool,
-                 error: str | None = None, agg=None):
+                 error: str | None = None, agg: Any = None):
         self.payloads, self.aggregated, self.error = payloads, aggregated, error
         self._keys, self._agg = partition_keys, agg
 
@@ -125,5 +126,5 @@ def iter_user_records(lambda_event: Mapping[str, Any]) -> Iterator[UserRecord]:
         k = rec["kinesis"]
         shard, seq = shard_id(rec), k["sequenceNumber"]
         u = unpack_event_record(rec)
-        for i, (data, pk) in enumerate(zip(u.payloads, u.partition_keys)):
+        for i, (data, pk) in enumerate(zip(u.payloads, u.partition_keys, strict=False)):
             yield UserRecord(data, pk, shard, seq, i if u.aggregated else None, rec, u.error)

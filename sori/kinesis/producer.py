@@ -5,7 +5,7 @@
 >>> report.user_records, report.kinesis_records, report.put_units       # doctest: +SKIP
 (1, 1, 1)
 
-How it spends as little as possible (DESIGN.md §6):
+How it spends as little as possible (docs/ARCHITECTURE.md §6.2):
 
 - every user record is routed to the shard its partition key hashes to (MD5 of the key, as Kinesis does), and
   aggregated (aws-kinesis-agg) with other records of *that* shard, so an aggregate lands where each of its user
@@ -23,8 +23,9 @@ import hashlib
 import random
 import time
 from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from aws_kinesis_agg.aggregator import RecordAggregator
 
@@ -48,7 +49,7 @@ _RETRYABLE_CALL_ERRORS = frozenset({
 class UnsentRecordsError(RuntimeError):
     """Some user records could not be put after every retry. ``count`` user records were not sent."""
 
-    def __init__(self, count: int, last_error: str = "", report: "PutReport | None" = None):
+    def __init__(self, count: int, last_error: str = "", report: PutReport | None = None):
         super().__init__(f"{count} user records unsent after retries (last error: {last_error or 'unknown'})")
         self.count = count
         self.last_error = last_error
@@ -67,12 +68,12 @@ class PutReport:
     calls: int = 0
     retried: int = 0
 
-    def add(self, other: "PutReport") -> "PutReport":
+    def add(self, other: PutReport) -> PutReport:
         for k in ("user_records", "kinesis_records", "put_units", "bytes", "calls", "retried"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         return self
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"user_records": self.user_records, "kinesis_records": self.kinesis_records,
                 "put_units": self.put_units, "bytes": self.bytes, "calls": self.calls, "retried": self.retried}
 
@@ -102,9 +103,9 @@ class _Entry:
     def size(self) -> int:
         return len(self.data) + len(self.pk.encode("utf-8"))
 
-    def request(self) -> dict:
+    def request(self) -> dict[str, Any]:
         e = {"Data": self.data, "PartitionKey": self.pk}
-        if self.ehk:  # leave ExplicitHashKey out when None (aws-kinesis-agg quirk, DESIGN.md §6)
+        if self.ehk:  # leave ExplicitHashKey out when None (aws-kinesis-agg quirk, docs/ARCHITECTURE.md §6.2)
             e["ExplicitHashKey"] = self.ehk
         return e
 
@@ -117,7 +118,7 @@ class ShardMap:
     ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_shards(cls, shards: Iterable[Mapping[str, Any]]) -> "ShardMap":
+    def from_shards(cls, shards: Iterable[Mapping[str, Any]]) -> ShardMap:
         open_ = [s for s in shards if "EndingSequenceNumber" not in s.get("SequenceNumberRange", {})]
         rows = sorted((int(s["HashKeyRange"]["StartingHashKey"]), s["ShardId"]) for s in open_)
         return cls([r[0] for r in rows], [r[1] for r in rows])
@@ -193,7 +194,7 @@ class KinesisProducer:
                 yield self._entry(rest)
 
     @staticmethod
-    def _entry(agg) -> _Entry:
+    def _entry(agg: Any) -> _Entry:
         pk, ehk, data = agg.get_contents()
         return _Entry(pk if isinstance(pk, str) else pk.decode("utf-8"), data, ehk or None,
                       agg.get_num_user_records())
@@ -248,7 +249,7 @@ class KinesisProducer:
                 last_error = code or type(e).__name__
                 continue
             failed = []
-            for entry, result in zip(pending, resp.get("Records", [])):
+            for entry, result in zip(pending, resp.get("Records", []), strict=False):
                 if result.get("ErrorCode"):
                     failed.append(entry)
                     last_error = f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}".strip()

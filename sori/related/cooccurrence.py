@@ -16,8 +16,9 @@ collections is not similar to everyone), computed with scipy.sparse.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,8 +32,8 @@ class Cooccurrence:
     """Rows follow ``artist_ids`` (the caller's order); ``matrix`` rows are L2-normalised weighted memberships."""
 
     artist_ids: np.ndarray  # object (n,)
-    matrix: "sp.csr_matrix"  # (n artists, m collections), float64
-    binary: "sp.csr_matrix"  # (n, m) 0/1 membership
+    matrix: sp.csr_matrix  # (n artists, m collections), float64
+    binary: sp.csr_matrix  # (n, m) 0/1 membership
     collection_ids: np.ndarray  # object (m,)
     collection_kinds: np.ndarray  # object (m,)
     collection_names: np.ndarray  # object (m,)
@@ -55,10 +56,10 @@ class Cooccurrence:
         keep = (sim.row != sim.col) & (sim.data > 0)
         return top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], self.matrix.shape[0], k)
 
-    def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict]]:
+    def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict[str, Any]]]:
         """For each pair, up to ``n`` collections both artists are in, rarest (most telling) first."""
         both = self.binary[a].multiply(self.binary[b]).tocoo()
-        out: list[list[dict]] = [[] for _ in range(len(a))]
+        out: list[list[dict[str, Any]]] = [[] for _ in range(len(a))]
         if both.nnz == 0:
             return out
         idx, _ = top_k_per_row(both.row, both.col, self.weights[both.col], len(a), n)
@@ -90,7 +91,7 @@ def top_k_per_row(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     return idx, out
 
 
-def build_cooccurrence(members: "pd.DataFrame", artist_ids: Sequence[str], *,
+def build_cooccurrence(members: pd.DataFrame, artist_ids: Sequence[str] | np.ndarray, *,
                        kinds: Iterable[str] | None = None, min_size: int = 2,
                        max_size: int | None = None) -> Cooccurrence:
     """Weighted artist × collection matrix over ``artist_ids`` (members of other artists are ignored).
@@ -100,8 +101,8 @@ def build_cooccurrence(members: "pd.DataFrame", artist_ids: Sequence[str], *,
     """
     import scipy.sparse as sp
 
-    artist_ids = np.asarray(list(artist_ids), dtype=object)
-    pos = {a: i for i, a in enumerate(artist_ids.tolist())}
+    ids = np.asarray(list(artist_ids), dtype=object)
+    pos = {a: i for i, a in enumerate(ids.tolist())}
     df = members
     if kinds is not None:
         df = df[df["kind"].isin(list(kinds))]
@@ -115,7 +116,7 @@ def build_cooccurrence(members: "pd.DataFrame", artist_ids: Sequence[str], *,
     df = df[keep]
     ckeys, ccodes = np.unique(df["_key"].to_numpy().astype(str), return_inverse=True)
     rows = np.array([pos[a] for a in df["artist_id"].tolist()], dtype=np.int64)
-    n, m = len(artist_ids), len(ckeys)
+    n, m = len(ids), len(ckeys)
     binary = sp.csr_matrix((np.ones(len(rows)), (rows, ccodes)), shape=(n, m))
     size = np.asarray(binary.sum(axis=0)).ravel()
     weights = np.log1p(max(n, 1) / np.maximum(size, 1))
@@ -125,7 +126,7 @@ def build_cooccurrence(members: "pd.DataFrame", artist_ids: Sequence[str], *,
     first = df.drop_duplicates("_key").set_index("_key")
     names = first["collection_name"] if "collection_name" in first.columns else first["collection_id"]
     return Cooccurrence(
-        artist_ids=artist_ids, matrix=sp.csr_matrix(matrix), binary=binary,
+        artist_ids=ids, matrix=sp.csr_matrix(matrix), binary=binary,
         collection_ids=first.loc[ckeys, "collection_id"].to_numpy(dtype=object),
         collection_kinds=first.loc[ckeys, "kind"].to_numpy(dtype=object),
         collection_names=names.loc[ckeys].fillna(first.loc[ckeys, "collection_id"]).to_numpy(dtype=object),

@@ -18,7 +18,8 @@ Everything here is pure: the caller supplies the frames (from the catalog or fro
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,12 +32,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 
-def majority_labels(genre_rows: "pd.DataFrame") -> dict[str, str]:
+def majority_labels(genre_rows: pd.DataFrame) -> dict[str, str]:
     """``{artist_id: label}`` from rows (artist_id, genre), one per membership; ties → alphabetically first."""
     counts = genre_rows.groupby(["artist_id", "genre"]).size().reset_index(name="n")
     counts = counts.sort_values(["artist_id", "n", "genre"], ascending=[True, False, True], kind="stable")
     first = counts.drop_duplicates("artist_id")
-    return dict(zip(first["artist_id"], first["genre"]))
+    return dict(zip(first["artist_id"], first["genre"], strict=True))
 
 
 def precision_at_k(artist_ids: np.ndarray, idx: np.ndarray, labels: Mapping[str, str], k: int = 10,
@@ -73,8 +74,8 @@ def half_of(collection_id: str, salt: str = "sori-eval") -> int:
     return hashlib.sha1((salt + ":" + str(collection_id)).encode()).digest()[0] & 1
 
 
-def evaluate(tracks: "pd.DataFrame", members: "pd.DataFrame", genre_rows: "pd.DataFrame", *, k: int = 10,
-             weight: float = 0.7, seed: int = 0) -> dict:
+def evaluate(tracks: pd.DataFrame, members: pd.DataFrame, genre_rows: pd.DataFrame, *, k: int = 10,
+             weight: float = 0.7, seed: int = 0) -> dict[str, Any]:
     """The quality figures (module docstring) as a dict.
 
     ``tracks``: per (artist, track) features (the shape of ``related_track_features.sql``); ``members``: the
@@ -83,7 +84,7 @@ def evaluate(tracks: "pd.DataFrame", members: "pd.DataFrame", genre_rows: "pd.Da
     labels = majority_labels(genre_rows)
     prof = build_profiles(tracks)
     ids = prof.artist_ids
-    out: dict = {"k": k, "artists": int(len(ids)), "weight_cooc": weight}
+    out: dict[str, Any] = {"k": k, "artists": len(ids), "weight_cooc": weight}
     out["random"] = precision_at_k(ids, random_idx(len(ids), k, seed), labels, k)
     classic = classic_profiles(tracks)
     out["classic"] = precision_at_k(classic.artist_ids, exact_knn(classic.matrix, k).idx, labels, k)

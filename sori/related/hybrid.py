@@ -22,14 +22,18 @@ without an audio profile (no features yet) by co-occurrence alone.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sori.related.cooccurrence import Cooccurrence, top_k_per_row
 from sori.related.neighbours import exact_knn
 from sori.related.profiles import FEATURE_LABELS, Profiles, closest_features
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def _lookup(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, idx: np.ndarra
     return out.reshape(idx.shape)
 
 
-def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None = None) -> Iterator[dict]:
+def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None = None) -> Iterator[dict[str, Any]]:
     """``RelatedStore.write_generation`` rows with a ``reason`` each: the collections both are in (rarest
     first, with the count), the profile features on which they are closest, and the two similarity parts."""
     n, k = ranking.idx.shape
@@ -136,12 +140,12 @@ def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None
     pa, pb = prow[rows], prow[cols]
     feats: list[list[str]] = [[] for _ in range(len(rows))]
     have = np.flatnonzero((pa >= 0) & (pb >= 0))
-    for i, names in zip(have.tolist(), closest_features(profiles, pa[have], pb[have])):
+    for i, names in zip(have.tolist(), closest_features(profiles, pa[have], pb[have]), strict=True):
         feats[i] = names
     shared = cooc.shared(rows, cols) if cooc is not None else [[] for _ in rows]
     counts = cooc.shared_count(rows, cols) if cooc is not None else np.zeros(len(rows), int)
     for i in range(len(rows)):
-        reason: dict = {"mode": ranking.mode}
+        reason: dict[str, Any] = {"mode": ranking.mode}
         if counts[i]:
             reason["shared"] = shared[i]
             reason["shared_count"] = int(counts[i])
@@ -156,7 +160,7 @@ def related_rows(ranking: Ranking, profiles: Profiles, cooc: Cooccurrence | None
                "score": round(float(scores[i]), 6), "reason": reason}
 
 
-def compute_related(tracks, members, *, k: int = 10, weight: float = 0.7,
+def compute_related(tracks: pd.DataFrame, members: pd.DataFrame, *, k: int = 10, weight: float = 0.7,
                     candidates: int = 50) -> tuple[Ranking, Profiles, Cooccurrence]:
     """Lake frames → hybrid ranking over every artist with a profile or a shared collection."""
     from sori.related.cooccurrence import build_cooccurrence

@@ -25,8 +25,10 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 #: Below this many points a flat (brute force) faiss index is faster than building cells.
 FLAT_MAX = 20_000
@@ -48,11 +50,11 @@ class Neighbours:
 
     @property
     def k(self) -> int:
-        return self.idx.shape[1]
+        return int(self.idx.shape[1])
 
 
-def _as_f32(x) -> np.ndarray:
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+def _as_f32(points: npt.ArrayLike) -> np.ndarray:
+    x: np.ndarray = np.ascontiguousarray(np.asarray(points, dtype=np.float32))
     if x.ndim != 2:
         raise ValueError(f"points must be a 2-D array, got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -98,7 +100,8 @@ class CertifiedIVF:
     (100, 5)
     """
 
-    def __init__(self, points, *, nlist: int | None = None, seed: int = 0, train_size: int | None = None):
+    def __init__(self, points: npt.ArrayLike, *, nlist: int | None = None, seed: int = 0,
+                 train_size: int | None = None) -> None:
         import faiss
 
         x = _as_f32(points)
@@ -107,12 +110,13 @@ class CertifiedIVF:
         rng = np.random.default_rng(seed)
         train_size = train_size or max(100_000, 40 * self.nlist)  # faiss wants >= 39 points per centroid
         sample = x if n <= train_size else x[rng.choice(n, train_size, replace=False)]
-        km = faiss.Kmeans(d, self.nlist, niter=12, seed=seed, max_points_per_centroid=256, verbose=False)
+        # faiss's SWIG annotations are the C++ signatures (out-parameters), not the numpy wrappers called here
+        km: Any = faiss.Kmeans(d, self.nlist, niter=12, seed=seed, max_points_per_centroid=256, verbose=False)
         km.train(sample)
         self.centroids = km.centroids.astype(np.float32)
-        self.quantizer = faiss.IndexFlatL2(d)
+        self.quantizer: Any = faiss.IndexFlatL2(d)
         self.quantizer.add(self.centroids)
-        self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist)
+        self.index: Any = faiss.IndexIVFFlat(self.quantizer, d, self.nlist)
         self.index.is_trained = True
         self.index.add(x)
         self.radius2 = self._radii2(x)
@@ -138,7 +142,7 @@ class CertifiedIVF:
         np.maximum.at(r2, labels, d2)
         return r2
 
-    def search(self, queries, k: int, *, nprobe: int = 8, self_ids: np.ndarray | None = None,
+    def search(self, queries: npt.ArrayLike, k: int, *, nprobe: int = 8, self_ids: np.ndarray | None = None,
                exact: bool = True, shortlist: int = 128) -> Neighbours:
         """k nearest points for each query; ``self_ids[i]`` (the query's own id, if it is a point) is excluded.
 
@@ -179,7 +183,8 @@ class CertifiedIVF:
         sep = np.where(sep > 0, sep, 1.0)
         plane = cd2 - cd2[:, :1]
         need &= plane * ((1 - _EPS) / 2) <= r * sep  # Voronoi bound against the nearest centroid c1
-        return need
+        out: np.ndarray = need
+        return out
 
     def _certify(self, q: np.ndarray, d2: np.ndarray, ids: np.ndarray, kk: int, cd2: np.ndarray,
                  cells: np.ndarray, nprobe: int) -> None:
@@ -225,7 +230,7 @@ class CertifiedIVF:
             ids[rows[grp]] = rids
 
 
-def exact_knn(points, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbours:
+def exact_knn(points: npt.ArrayLike, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbours:
     """Exact k nearest neighbours of every point among the others (Euclidean), nearest first."""
     x = _as_f32(points)
     n = x.shape[0]
@@ -236,7 +241,7 @@ def exact_knn(points, k: int = 10, *, nprobe: int = 8, seed: int = 0) -> Neighbo
     if n <= FLAT_MAX:
         import faiss
 
-        flat = faiss.IndexFlatL2(x.shape[1])
+        flat: Any = faiss.IndexFlatL2(x.shape[1])
         flat.add(x)
         d2, ids = flat.search(x, k_eff + 1)
         nb = _drop_self(d2, ids, k_eff, self_ids)
@@ -263,7 +268,8 @@ def kdtree_knn(x: np.ndarray, k: int, *, self_ids: np.ndarray | None = None) -> 
     return _drop_self(dist * dist, ids, k, self_ids)
 
 
-def approx_knn(points, k: int = 10, *, nprobe: int = 12, nlist: int | None = None, seed: int = 0) -> Neighbours:
+def approx_knn(points: npt.ArrayLike, k: int = 10, *, nprobe: int = 12, nlist: int | None = None,
+               seed: int = 0) -> Neighbours:
     """Approximate k-NN (plain IVF, no certification): faster, recall below 1 — measure it before use
     (``bench/related_scale.py``: 1M clustered 9-D profiles, ``nlist = 4 sqrt(n)``, ``nprobe = 12``)."""
     x = _as_f32(points)
@@ -282,7 +288,8 @@ def _pad(nb: Neighbours, k: int) -> Neighbours:
     return Neighbours(idx, dist)
 
 
-def brute_knn(points, k: int = 10, *, queries: np.ndarray | None = None, block: int | None = None) -> Neighbours:
+def brute_knn(points: npt.ArrayLike, k: int = 10, *, queries: np.ndarray | None = None,
+              block: int | None = None) -> Neighbours:
     """Reference k-NN by blocked numpy brute force in float64 (``queries``: row indices; default all).
     Blocks of about 2e7 distances (~160 MB) at a time."""
     x = np.asarray(points, dtype=np.float64)
@@ -305,5 +312,5 @@ def brute_knn(points, k: int = 10, *, queries: np.ndarray | None = None, block: 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     """Share of true neighbours found (rows aligned; order ignored)."""
-    hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist()))
+    hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist(), strict=True))
     return hits / truth.size

@@ -24,8 +24,9 @@ table in the report; genre agreement p@10):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class Profiles:
         return {a: i for i, a in enumerate(self.artist_ids.tolist())}
 
 
-def _select_tracks(tracks: "pd.DataFrame", features: Sequence[str], max_tracks: int | None) -> "pd.DataFrame":
+def _select_tracks(tracks: pd.DataFrame, features: Sequence[str], max_tracks: int | None) -> pd.DataFrame:
     """Complete rows only, one per (artist, track), at most ``max_tracks`` best-ranked per artist."""
     cols = ["artist_id", "track_id", *features]
     df = tracks.copy()
@@ -83,7 +84,8 @@ def normal_scores(x: np.ndarray) -> np.ndarray:
     from scipy.stats import rankdata
 
     n = x.shape[0]
-    return ndtri(rankdata(x, axis=0) / (n + 1))
+    out: np.ndarray = ndtri(rankdata(x, axis=0) / (n + 1))
+    return out
 
 
 def _group_mean(codes: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,10 +97,11 @@ def _group_mean(codes: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[n
 
 def _zscore(m: np.ndarray) -> np.ndarray:
     sd = m.std(0)
-    return (m - m.mean(0)) / np.where(sd > 0, sd, 1.0)
+    out: np.ndarray = (m - m.mean(0)) / np.where(sd > 0, sd, 1.0)
+    return out
 
 
-def build_profiles(tracks: "pd.DataFrame", *, features: Sequence[str] = PROFILE_FEATURES,
+def build_profiles(tracks: pd.DataFrame, *, features: Sequence[str] = PROFILE_FEATURES,
                    max_tracks: int | None = MAX_TRACKS) -> Profiles:
     """Artist profiles (the recipe in the module docstring) from per-(artist, track) feature rows."""
     df = _select_tracks(tracks, features, max_tracks)
@@ -116,7 +119,7 @@ def build_profiles(tracks: "pd.DataFrame", *, features: Sequence[str] = PROFILE_
     return Profiles(artists, _zscore(prof).astype(np.float32), counts, tuple(features), means)
 
 
-def classic_profiles(tracks: "pd.DataFrame", *, features: Sequence[str] = CLASSIC_FEATURES,
+def classic_profiles(tracks: pd.DataFrame, *, features: Sequence[str] = CLASSIC_FEATURES,
                      top: int = 3) -> Profiles:
     """The classic baseline: min-max scale each feature over tracks, mean of each artist's top-``top`` tracks."""
     df = _select_tracks(tracks, features, top)
@@ -140,4 +143,5 @@ def closest_features(profiles: Profiles, a: np.ndarray, b: np.ndarray, n: int = 
     diff = np.abs(profiles.matrix[a] - profiles.matrix[b])
     order = np.argsort(diff, axis=1, kind="stable")[:, :n]
     names = np.array(profiles.features, dtype=object)
-    return names[order].tolist()
+    closest: list[list[str]] = names[order].tolist()
+    return closest

@@ -1,4 +1,4 @@
-"""Which Spotify endpoints this app may use, found out once per run (DESIGN.md §6).
+"""Which Spotify endpoints this app may use, found out once per run (docs/ARCHITECTURE.md §6.1).
 
 An extended-quota app keeps every endpoint; a development-mode app created after Feb 2026 gets 403/404 on
 audio-features, ``/artists/{id}/top-tracks``, batch ``/artists`` and ``/tracks``, editorial playlists and other
@@ -15,9 +15,11 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sori.spotify.client import ApiError
 
@@ -100,8 +102,6 @@ class Capabilities:
         for name, fn in probes.items():
             if name in self.known:
                 continue
-            try:
-                self.attempt(name, fn, known_id=name == "editorial_playlists")  # the Global Top 50 exists
-            except Unavailable:
-                pass
+            with contextlib.suppress(Unavailable):  # a 404 on the Global Top 50 (known to exist) is a removal
+                self.attempt(name, fn, known_id=name == "editorial_playlists")
         return self.as_dict()

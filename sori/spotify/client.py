@@ -6,8 +6,9 @@
 Counter({'artists': 1})
 
 Why not spotipy's own retries: urllib3 retries 429s itself and hides ``Retry-After`` once they run out
-(DESIGN.md §6), and its retries bypass any budget. So the session here never retries; :meth:`SpotifyClient.call`
-does, and every attempt takes a slot from a :class:`RateBudget` shared by every client in the process — a run
+(docs/ARCHITECTURE.md §6.1), and its retries bypass any budget. So the session here never retries;
+:meth:`SpotifyClient.call` does, and every attempt takes a slot from a :class:`RateBudget` shared by every
+client in the process — a run
 paces itself below Spotify's rolling 30 s window instead of causing a 429 storm. A 429 pauses the *shared* budget
 for ``Retry-After`` seconds (every thread waits, not just the one that was told). ``QUOTA_EXCEEDED`` raises
 :class:`QuotaExceeded` at once (no retry can help); the producer checkpoints and stops cleanly.
@@ -23,7 +24,8 @@ import threading
 import time
 import warnings
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import spotipy
@@ -131,8 +133,8 @@ class Retrier:
         self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.calls: Counter = Counter()  # every HTTP attempt, per endpoint
-        self.retries: Counter = Counter()
+        self.calls: Counter[Any] = Counter()  # every HTTP attempt, per endpoint
+        self.retries: Counter[Any] = Counter()
         self._lock = threading.Lock()
 
     def run(self, endpoint: str, attempt: Callable[[], Any]) -> Any:
@@ -204,11 +206,11 @@ class SpotifyClient:
         self.market = market
 
     @property
-    def calls(self) -> Counter:
+    def calls(self) -> Counter[Any]:
         return self.retrier.calls
 
-    def call(self, endpoint: str, fn: Callable[..., Any], *args, **kwargs) -> Any:
-        def attempt():
+    def call(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def attempt() -> Any:
             try:
                 with warnings.catch_warnings():  # spotipy flags deprecated endpoints; capabilities decide here
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -219,11 +221,11 @@ class SpotifyClient:
                 raise ApiError(endpoint, 0, f"connection error: {e}") from None
         return self.retrier.run(endpoint, attempt)
 
-    def get(self, endpoint: str, path: str, **params) -> Any:
+    def get(self, endpoint: str, path: str, **params: Any) -> Any:
         """GET a path relative to the API prefix (for routes spotipy does not wrap the way we need)."""
         return self.call(endpoint, self.sp._get, path, **params)
 
-    def next(self, endpoint: str, page: dict) -> dict | None:
+    def next(self, endpoint: str, page: dict[str, Any]) -> dict[str, Any] | None:
         """The next page of a paging object (or None)."""
         return self.call(endpoint, self.sp.next, page) if page and page.get("next") else None
 
@@ -251,15 +253,15 @@ class ReccoBeats:
         self.timeout = timeout
 
     @property
-    def calls(self) -> Counter:
+    def calls(self) -> Counter[Any]:
         return self.retrier.calls
 
-    def audio_features(self, track_ids: list[str]) -> dict[str, dict]:
+    def audio_features(self, track_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Features keyed by Spotify track id for up to :attr:`MAX_IDS` ids."""
         if len(track_ids) > self.MAX_IDS:
             raise ValueError(f"at most {self.MAX_IDS} ids per ReccoBeats call")
 
-        def attempt():
+        def attempt() -> Any:
             try:
                 r = self.session.get(f"{self.base_url}/audio-features", params={"ids": ",".join(track_ids)},
                                      timeout=self.timeout)
@@ -288,7 +290,7 @@ def spotify_credentials(settings: Settings | None = None) -> tuple[str, str]:
     return cid, secret
 
 
-class KeepRefreshTokenCache(MemoryCacheHandler):
+class KeepRefreshTokenCache(MemoryCacheHandler):  # type: ignore[misc]  # spotipy is untyped
     """Token cache that keeps the refresh token unless the token endpoint sends a new one: Spotify may answer a
     refresh without ``refresh_token`` (or with an empty one), and the old token then stays valid.
 
@@ -297,14 +299,14 @@ class KeepRefreshTokenCache(MemoryCacheHandler):
     'old'
     """
 
-    def save_token_to_cache(self, token_info):
+    def save_token_to_cache(self, token_info: dict[str, Any] | None) -> None:
         old = (self.token_info or {}).get("refresh_token")
         if token_info is not None and not token_info.get("refresh_token") and old:
             token_info = {**token_info, "refresh_token": old}
         super().save_token_to_cache(token_info)
 
 
-def _spotify(auth, settings: Settings, session: requests.Session) -> spotipy.Spotify:
+def _spotify(auth: Any, settings: Settings, session: requests.Session) -> spotipy.Spotify:
     sp = spotipy.Spotify(auth_manager=auth, requests_session=session, requests_timeout=10)
     sp.prefix = settings.spotify_api_url if settings.spotify_api_url.endswith("/") else settings.spotify_api_url + "/"
     return sp

@@ -1,4 +1,4 @@
-"""Spotify data with named fallbacks, so a development-mode app still produces everything (DESIGN.md §6).
+"""Spotify data with named fallbacks, so a development-mode app still produces everything (docs/ARCHITECTURE.md §6.1).
 
 =================  ==========================================  ===============================================
 data               first choice                                fallback (name recorded in ``fallbacks_used``)
@@ -28,16 +28,25 @@ No boto3 here; only HTTP through :mod:`sori.spotify.client` (budgeted, retried).
 """
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 
 from sori.spotify.capabilities import Capabilities, Unavailable, log
-from sori.spotify.client import (ApiError, QuotaExceeded, RateLimited, ReccoBeats, Retrier, SpotifyClient,
-                                 retry_after_seconds)
+from sori.spotify.client import (
+    ApiError,
+    QuotaExceeded,
+    RateLimited,
+    ReccoBeats,
+    Retrier,
+    SpotifyClient,
+    retry_after_seconds,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -70,15 +79,15 @@ def map_concurrent(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -
 @dataclass
 class TopTracks:
     artist_id: str
-    tracks: list[dict]
+    tracks: list[dict[str, Any]]
     via: str  # "top-tracks" | "search"
-    artist: dict | None = None  # a full artist object when the search returned it
+    artist: dict[str, Any] | None = None  # a full artist object when the search returned it
 
 
 @dataclass
 class Features:
     track_id: str
-    values: dict
+    values: dict[str, Any]
     via: str  # "spotify" | "reccobeats"
 
 
@@ -95,7 +104,7 @@ class Fallbacks:
                 self.used.append(name)
 
 
-def features_from(obj: dict) -> dict:
+def features_from(obj: dict[str, Any]) -> dict[str, Any]:
     """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out).
 
     ``key: -1`` means "no key detected": key and mode are then both unknown (left out, stored as null), so the
@@ -131,17 +140,17 @@ class Sources:
         self.session = session or requests.Session()
         self.workers = workers
         self.fallbacks = Fallbacks()
-        self._track_artists: dict[str, list[dict]] = {}
+        self._track_artists: dict[str, list[dict[str, Any]]] = {}
         self.missing_playlists: list[str] = []  # Top 50 ids answered 404 while editorial playlists are readable
 
     # -- artists -------------------------------------------------------------------------------------------------
-    def artists(self, ids: list[str]) -> dict[str, dict]:
+    def artists(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Full artist objects for ``ids`` (batches of 50); ``{}`` when the batch endpoint is unavailable."""
-        out: dict[str, dict] = {}
+        out: dict[str, dict[str, Any]] = {}
         for batch in chunks(list(dict.fromkeys(ids)), ARTISTS_PER_CALL):
             try:
                 resp = self.caps.attempt("artists_batch",
-                                         lambda b=batch: self.api.call("artists", self.api.sp.artists, b))
+                                         functools.partial(self.api.call, "artists", self.api.sp.artists, batch))
             except Unavailable:
                 self.fallbacks.note("artists→search")
                 return out
@@ -150,7 +159,7 @@ class Sources:
                     out[a["id"]] = a
         return out
 
-    def find_artist(self, name: str) -> dict | None:
+    def find_artist(self, name: str) -> dict[str, Any] | None:
         """The best search match for an artist name (one call), or None."""
         clean = " ".join(name.replace('"', " ").split())
         resp = self.api.call("search", self.api.sp.search, q=f'artist:"{clean}"', limit=1, type="artist",
@@ -183,10 +192,10 @@ class Sources:
             found.artist = self.single_artist(artist_id)
         return found
 
-    def single_artist(self, artist_id: str) -> dict | None:
+    def single_artist(self, artist_id: str) -> dict[str, Any] | None:
         """``GET /artists/{id}`` (allowed in development mode too); None for an unknown id."""
         try:
-            return self.api.call("artist", self.api.sp.artist, artist_id)
+            return cast("dict[str, Any] | None", self.api.call("artist", self.api.sp.artist, artist_id))
         except ApiError as e:
             if e.status in (400, 404) and not isinstance(e, (QuotaExceeded, RateLimited)):
                 return None
@@ -218,12 +227,12 @@ class Sources:
             rest = []
             for batch in chunks(ids, FEATURES_PER_CALL):
                 try:
-                    resp = self.caps.attempt("audio_features", lambda b=batch: self.api.call(
-                        "audio-features", self.api.sp.audio_features, b))
+                    resp = self.caps.attempt("audio_features", functools.partial(
+                        self.api.call, "audio-features", self.api.sp.audio_features, batch))
                 except Unavailable:
                     rest.extend(batch)
                     continue
-                for tid, obj in zip(batch, resp or []):
+                for tid, obj in zip(batch, resp or [], strict=False):
                     if obj:
                         out[tid] = Features(tid, features_from(obj), "spotify")
                     else:
@@ -235,20 +244,21 @@ class Sources:
         return out
 
     def _reccobeats(self, ids: list[str], out: dict[str, Features]) -> list[str]:
-        if self.reccobeats is None:
+        reccobeats = self.reccobeats
+        if reccobeats is None:
             return ids
         self.fallbacks.note("audio_features→reccobeats")
 
-        def one(batch: list[str]) -> dict[str, dict]:
+        def one(batch: list[str]) -> dict[str, dict[str, Any]]:
             try:
-                return self.reccobeats.audio_features(batch)
+                return reccobeats.audio_features(batch)
             except ApiError as e:  # ReccoBeats down: those tracks are recorded as missing, the run goes on
                 if isinstance(e, QuotaExceeded):
                     raise
                 return {}
         missing = []
         for batch, found in zip(chunks(ids, ReccoBeats.MAX_IDS), map_concurrent(
-                one, list(chunks(ids, ReccoBeats.MAX_IDS)), self.workers)):
+                one, list(chunks(ids, ReccoBeats.MAX_IDS)), self.workers), strict=True):
             for tid in batch:
                 if tid in found:
                     out[tid] = Features(tid, features_from(found[tid]), "reccobeats")
@@ -257,7 +267,7 @@ class Sources:
         return missing
 
     # -- charts --------------------------------------------------------------------------------------------------
-    def chart_playlist(self, playlist_id: str) -> list[tuple[int, dict]] | None:
+    def chart_playlist(self, playlist_id: str) -> list[tuple[int, dict[str, Any]]] | None:
         """``(position, track)`` of an editorial Top 50 playlist in order (position counts every item, skipped ones
         too), or None when this app may not read it or the id does not exist (that chart alone takes its
         fallback; see :meth:`_playlist_missing`)."""
@@ -271,7 +281,8 @@ class Sources:
         except ApiError as e:
             if e.status != 404 or isinstance(e, (QuotaExceeded, RateLimited)):
                 raise
-            return self._playlist_missing(playlist_id)
+            self._playlist_missing(playlist_id)
+            return None
         return self._collect_positions(page)
 
     def _playlist_missing(self, playlist_id: str) -> None:
@@ -283,11 +294,10 @@ class Sources:
                     "playlist-items", self.api.sp.playlist_items, GLOBAL_TOP50, limit=1), known_id=True)
             except Unavailable:
                 self.fallbacks.note("charts→csv" if self.charts_csv_url else "charts→awaiting-drop")
-                return None
+                return
         self.missing_playlists.append(playlist_id)
         self.fallbacks.note("charts→unknown-playlist-id")
         log.warning("Top 50 playlist %s does not exist (HTTP 404); this chart takes its fallback", playlist_id)
-        return None
 
     def chart_csv(self, country: str, week: str) -> bytes | None:
         """The weekly CSV export for ``country``/``week`` from ``charts_csv_url`` (None: not configured / absent)."""
@@ -295,7 +305,7 @@ class Sources:
             return None
         url = f"{self.charts_csv_url}/regional-{country}-weekly-{week}.csv"
 
-        def attempt():
+        def attempt() -> bytes | None:
             try:
                 r = self.session.get(url, timeout=30)
             except (requests.ConnectionError, requests.Timeout) as e:
@@ -307,10 +317,11 @@ class Sources:
             return r.content
         if self.charts_retrier is None:
             return attempt()
-        return self.charts_retrier.run("charts-csv", attempt)
+        data: bytes | None = self.charts_retrier.run("charts-csv", attempt)
+        return data
 
     def track_artists(self, track_ids: list[str], names: Mapping[str, Iterable[str]] | None = None,
-                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict]]:
+                      resolve: Callable[[str], str | None] | None = None) -> dict[str, list[dict[str, Any]]]:
         """Simplified artist objects per track id: batch of 50; when that is unavailable, the artist names the
         caller knows (``names[track_id]``) resolved by ``resolve(name) -> id | None`` (e.g. an unambiguous RDS
         match, no call); one call per remaining track last."""
@@ -321,12 +332,12 @@ class Sources:
                 single.extend(batch)
                 continue
             try:
-                resp = self.caps.attempt("tracks_batch", lambda b=batch: self.api.call(
-                    "tracks", self.api.sp.tracks, b, market=self.api.market))
+                resp = self.caps.attempt("tracks_batch", functools.partial(
+                    self.api.call, "tracks", self.api.sp.tracks, batch, market=self.api.market))
             except Unavailable:
                 single.extend(batch)
                 continue
-            for tid, t in zip(batch, (resp or {}).get("tracks") or []):
+            for tid, t in zip(batch, (resp or {}).get("tracks") or [], strict=False):
                 self._track_artists[tid] = list((t or {}).get("artists") or [])
         if single and names and resolve:
             left = []
@@ -342,7 +353,7 @@ class Sources:
         if single:
             self.fallbacks.note("track_artists→single-track")
 
-            def one(tid: str) -> tuple[str, list[dict]]:
+            def one(tid: str) -> tuple[str, list[dict[str, Any]]]:
                 try:
                     t = self.api.call("track", self.api.sp.track, tid, market=self.api.market)
                 except ApiError as e:
@@ -355,12 +366,13 @@ class Sources:
         return {t: self._track_artists.get(t, []) for t in track_ids}
 
     # -- collections ---------------------------------------------------------------------------------------------
-    def _collect_positions(self, page: dict | None, api: SpotifyClient | None = None) -> list[tuple[int, dict]]:
+    def _collect_positions(self, page: dict[str, Any] | None,
+                           api: SpotifyClient | None = None) -> list[tuple[int, dict[str, Any]]]:
         """``(position, track)`` for every playable track of a playlist, following pages. ``position`` is the
         item's 1-based place in the playlist, so a null item, an episode or a local file before a track does not
         move it (a chart's rank is its position). Feb-2026 items carry ``item``; older ones ``track``."""
         api = api or self.api
-        out: list[tuple[int, dict]] = []
+        out: list[tuple[int, dict[str, Any]]] = []
         position = 0
         while page:
             for it in page.get("items") or []:
@@ -371,23 +383,24 @@ class Sources:
             page = api.next("playlist-items", page)
         return out
 
-    def _collect_items(self, page: dict | None, api: SpotifyClient | None = None) -> list[dict]:
+    def _collect_items(self, page: dict[str, Any] | None, api: SpotifyClient | None = None) -> list[dict[str, Any]]:
         """The playable track objects of a playlist in order (see :meth:`_collect_positions`)."""
         return [t for _, t in self._collect_positions(page, api)]
 
-    def user_playlists(self, user: SpotifyClient, user_id: str | None = None) -> list[tuple[dict, list[dict]]]:
+    def user_playlists(self, user: SpotifyClient,
+                       user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
         only read its user's own playlists (``collections→own-playlists``)."""
         out = []
         page = user.call("me-playlists", user.sp.current_user_playlists, limit=50)
-        playlists = []
+        playlists: list[dict[str, Any]] = []
         while page:
             playlists.extend(p for p in page.get("items") or [] if p and p.get("id"))
             page = user.next("me-playlists", page)
         for p in playlists:
             own = (user_id and (p.get("owner") or {}).get("id") == user_id) or p.get("collaborative")
 
-            def fetch(pid=p["id"]):
+            def fetch(pid: str = p["id"]) -> Any:
                 return user.call("playlist-items", user.sp.playlist_items, pid, limit=100)
             try:
                 first = fetch() if own else self.caps.attempt("playlist_items", fetch)

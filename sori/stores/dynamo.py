@@ -33,8 +33,11 @@ import datetime as _dt
 import logging
 import random
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
+
+from sori._types import BotoClient
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ _ITEM_FIELDS = ("name", "album", "album_image", "url", "rank", "popularity", "ar
 
 def _utc(iso: str) -> _dt.datetime:
     t = _dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    return (t if t.tzinfo else t.replace(tzinfo=_dt.UTC)).astimezone(_dt.UTC)
 
 
 def version_of(emitted_at: str) -> str:
@@ -58,7 +61,7 @@ def version_of(emitted_at: str) -> str:
     return _utc(emitted_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = TTL_DAYS) -> dict:
+def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = TTL_DAYS) -> dict[str, Any]:
     """The table item for one ``top_track`` record's data."""
     item = {"artist_id": data["artist_id"], "track_id": data["track_id"]}
     item.update({k: data[k] for k in _ITEM_FIELDS if data.get(k) is not None})
@@ -69,7 +72,7 @@ def top_track_item(data: Mapping[str, Any], *, emitted_at: str, ttl_days: int = 
 
 # --------------------------------------------------------------------------- low-level (de)serialisation
 
-def _ser(v: Any) -> dict:
+def _ser(v: Any) -> dict[str, Any]:
     if isinstance(v, bool):
         return {"BOOL": v}
     if isinstance(v, (int, float)):
@@ -98,11 +101,11 @@ def _deser(v: Mapping[str, Any]) -> Any:
     return x
 
 
-def serialize(item: Mapping[str, Any]) -> dict:
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _ser(v) for k, v in item.items()}
 
 
-def deserialize(item: Mapping[str, Any]) -> dict:
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deser(v) for k, v in item.items()}
 
 
@@ -115,7 +118,7 @@ class WriteReport:
     requests: int = 0
     retries: int = 0
 
-    def __iadd__(self, o: "WriteReport") -> "WriteReport":
+    def __iadd__(self, o: WriteReport) -> WriteReport:
         self.written += o.written
         self.skipped += o.skipped
         self.requests += o.requests
@@ -130,8 +133,8 @@ class TopTracksStore:
     'sori-top-tracks'
     """
 
-    def __init__(self, table_name: str, client=None, *, mode: str = "transact", max_attempts: int = 8,
-                 base_delay_s: float = 0.05):
+    def __init__(self, table_name: str, client: BotoClient = None, *, mode: str = "transact", max_attempts: int = 8,
+                 base_delay_s: float = 0.05) -> None:
         if mode not in ("transact", "batch"):
             raise ValueError(f"mode must be 'transact' or 'batch', not {mode!r}")
         self.table_name, self.mode = table_name, mode
@@ -139,7 +142,7 @@ class TopTracksStore:
         self.max_attempts, self.base_delay_s = max_attempts, base_delay_s
 
     @property
-    def client(self):
+    def client(self) -> BotoClient:
         if self._client is None:
             import boto3
 
@@ -196,7 +199,7 @@ class TopTracksStore:
                     if other - _RETRYABLE:
                         raise
                     report.skipped += stale
-                    items = [it for it, r in zip(items, reasons) if r != "ConditionalCheckFailed"]
+                    items = [it for it, r in zip(items, reasons, strict=False) if r != "ConditionalCheckFailed"]
                     if not other:
                         continue  # only stale items were in the way: resend the rest at once
                 elif code not in _RETRYABLE:
@@ -208,7 +211,8 @@ class TopTracksStore:
             self._sleep(attempt)
         return report
 
-    def stored_versions(self, keys: list[tuple[str, str]], report: WriteReport | None = None) -> dict[tuple[str, str], str]:
+    def stored_versions(self, keys: list[tuple[str, str]],
+                        report: WriteReport | None = None) -> dict[tuple[str, str], str]:
         """``record_emitted_at`` of the stored items among ``keys`` (BatchGetItem, 100 keys a request)."""
         report = report if report is not None else WriteReport()
         out: dict[tuple[str, str], str] = {}
@@ -249,16 +253,18 @@ class TopTracksStore:
                     attempt += 1
                     report.retries += 1
                     if attempt >= self.max_attempts:
-                        raise RuntimeError(f"BatchWriteItem: {len(pending.get(self.table_name, []))} item(s) unprocessed")
+                        left = len(pending.get(self.table_name, []))
+                        raise RuntimeError(f"BatchWriteItem: {left} item(s) unprocessed")
                     self._sleep(attempt)
             report.written += len(chunk)
         return report
 
     # ---------------------------------------------------------------- reading
-    def top_tracks(self, artist_id: str, limit: int = 5, *, now: float | None = None) -> list[dict]:
+    def top_tracks(self, artist_id: str, limit: int = 5, *, now: float | None = None) -> list[dict[str, Any]]:
         """The artist's current top tracks by rank: latest snapshot day only, expired items ignored."""
         now = time.time() if now is None else now
-        items, kw = [], {}
+        items: list[dict[str, Any]] = []
+        kw: dict[str, Any] = {}
         while True:
             resp = self.client.query(TableName=self.table_name, KeyConditionExpression="artist_id = :a",
                                      ExpressionAttributeValues={":a": {"S": artist_id}}, **kw)

@@ -16,7 +16,7 @@ from typing import Any
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StateStore:
@@ -49,7 +49,7 @@ class StateStore:
 class MemoryState:
     """In-process stand-in with the same interface (unit tests, benchmarks)."""
 
-    def __init__(self, initial: dict | None = None):
+    def __init__(self, initial: dict[str, Any] | None = None):
         self.items: dict[str, str] = {k: json.dumps(v) for k, v in (initial or {}).items()}
 
     def get(self, pk: str, default: Any = None) -> Any:

@@ -12,8 +12,15 @@ import shutil
 import pytest
 
 from local import analytics_sample as sample
-from local.dashboard import INSTALL_HINT, PLOT_IDS, Render, duckdb_query, find_chromium, headless_render, \
-    write_dashboard
+from local.dashboard import (
+    INSTALL_HINT,
+    PLOT_IDS,
+    Render,
+    duckdb_query,
+    find_chromium,
+    headless_render,
+    write_dashboard,
+)
 from local.stack import sori_home
 
 
@@ -46,7 +53,7 @@ def test_dashboard_renders_offline_in_headless_chromium(chromium, report, tmp_pa
     shot = tmp_path / "dashboard.png"
     render = headless_render(report, screenshot=shot, height=3600)
     assert render.console == [], render.console
-    assert render.rendered_plots() == {pid: True for pid in PLOT_IDS}
+    assert render.rendered_plots() == dict.fromkeys(PLOT_IDS, True)
     assert shot.stat().st_size > 50_000  # a real picture, not a blank page
     keep = sori_home() / "artifacts" / "dashboard.png"
     keep.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +68,7 @@ def test_the_render_check_catches_errors_and_undrawn_plots(chromium, tmp_path):
     render = headless_render(bad)
     assert any("boom" in line for line in render.console)
     assert any("Uncaught ReferenceError" in line for line in render.console)
-    assert render.rendered_plots() == {pid: False for pid in PLOT_IDS}
+    assert render.rendered_plots() == dict.fromkeys(PLOT_IDS, False)
     assert Render(bad.read_text(), [], None).rendered_plots()["plot-heatmap"] is False
 
 

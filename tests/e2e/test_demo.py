@@ -18,7 +18,7 @@ def test_demo_answers_with_bts_tracks(tmp_path, mysql_server_url):
     out = tmp_path / "report.html"
     # a few hundred artists keep CI quick; `make demo` refreshes the whole catalog
     sori = [sys.executable, "-m", "local.cli"]
-    proc = subprocess.run([*sori, "demo", "--keep", "--limit", "300", "--out", str(out)],
+    proc = subprocess.run([*sori, "demo", "--keep", "--limit", "300", "--out", str(out)], check=False,
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     text = proc.stdout + proc.stderr
     try:
@@ -27,18 +27,19 @@ def test_demo_answers_with_bts_tracks(tmp_path, mysql_server_url):
         charts = (REPO / "sori" / "data" / "charts.csv").read_text().splitlines()[1:]
         for view in ("chart_audio_profile", "persistent_artists", "artist_feature_profile", "listening_summary",
                      "seasonal_trend"):
-            q = subprocess.run([*sori, "query", f"SELECT count(*) AS n FROM {view}", "--json"], cwd=REPO, env=env,
+            q = subprocess.run([*sori, "query", f"SELECT count(*) AS n FROM {view}", "--json"], check=False, cwd=REPO, env=env,
                                capture_output=True, text=True, timeout=300)
             assert q.returncode == 0 and json.loads(q.stdout)[0]["n"] > 0, (view, q.stdout, q.stderr)
         q = subprocess.run([*sori, "query", "SELECT count(DISTINCT country) AS c FROM chart_audio_profile",
-                            "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+                            "--json"], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert json.loads(q.stdout)[0]["c"] == len(charts), q.stdout
     finally:
-        subprocess.run([*sori, "down"], cwd=REPO, env=env, capture_output=True, timeout=120)
+        subprocess.run([*sori, "down"], check=False, cwd=REPO, env=env, capture_output=True, timeout=120)
     assert "Kakao 2.0 JSON (HTTP 200)" in text and '"version": "2.0"' in text
 
     cat = load_catalog()
     bts = cat.find_artist("BTS")
+    assert bts is not None
     titles = [t.name for t in cat.top_tracks(bts.id, 10)]
     shown = [t for t in titles if t in text]
     assert len(shown) >= 3, f"BTS tracks from the catalog missing from the reply: {titles}"

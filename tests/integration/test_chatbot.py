@@ -106,7 +106,7 @@ def test_new_artist_is_inserted_refreshed_and_answered_with_its_top_tracks(world
     assert name in text and "새로 찾은 가수예요" in text
     with db(world) as conn:
         row = m.ArtistStore(conn).get(aid)
-    assert row["name"] == name and row["source"] == "chatbot"
+    assert row is not None and row["name"] == name and row["source"] == "chatbot"
     tracks = {t.name for t in world["emulator"].catalog.top_tracks(aid, 10)}
     card = body["template"]["outputs"][1]["listCard"]
     titles = [i["title"].rstrip("…") for i in card["items"][1:]]  # long titles are fitted with "…"

@@ -9,7 +9,8 @@ import json
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from local.lambda_context import LocalLambdaContext
 from local.webhook import http_api_event

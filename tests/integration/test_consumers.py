@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -18,9 +19,9 @@ from consumers.s3_sink import handler as s3_handler
 from consumers.s3_sink.logic import LakeSink, decode_columnar
 from local.mapping import sample_records, synthetic_events
 from sori import dlq as dlq_mod
-from sori.consumer import consume, decode_rows
+from sori.consumer import consume
 from sori.dlq import DeadLetterQueue
-from sori.lake import GlueCatalog, LakeStorage, live_files, read_partition
+from sori.lake import GlueCatalog, LakeStorage, read_partition
 from sori.records import TABLES, encode, make_record
 from sori.settings import get_settings
 from sori.stores.dynamo import TopTracksStore
@@ -76,7 +77,7 @@ def use_dlq(monkeypatch, url: str) -> None:
 
 def dead_letters(url: str) -> list[dict]:
     sqs = boto3.client("sqs", region_name=REGION)
-    out = []
+    out: list[Any] = []
     while True:
         msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
         if not msgs:
@@ -187,7 +188,7 @@ def test_poison_lands_in_the_dlq_with_reasons_while_the_rest_lands(aws, monkeypa
     assert handler.lambda_handler(event) == {"batchItemFailures": []}
     letters = dead_letters(url)
     assert len(letters) == 5
-    for letter, reason in zip(letters, POISON_REASONS):
+    for letter, reason in zip(letters, POISON_REASONS, strict=False):
         assert reason in letter["reason"]
         assert letter["shard_id"] == "shardId-000000000001" and letter["sequence_number"].startswith("50")
         assert isinstance(letter["sub_sequence_number"], int) and letter["failed_at"].endswith("Z")
@@ -389,7 +390,7 @@ class CrashingClient:
         self.c = boto3.client("dynamodb", region_name=REGION)
         self.crash_on, self.unprocessed_first, self.conflict_first = crash_on, unprocessed_first, conflict_first
         self.writes = 0
-        self.calls = Counter()
+        self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name):
         return getattr(self.c, name)

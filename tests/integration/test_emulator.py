@@ -327,7 +327,7 @@ def test_request_counters(emu, catalog):
 
 def test_reccobeats_gaps_and_cap(emu, catalog):
     known = list(catalog.tracks)[:3]
-    r = requests.get(emu.reccobeats_url + "/audio-features", params={"ids": ",".join(known + ["0" * 22])},
+    r = requests.get(emu.reccobeats_url + "/audio-features", params={"ids": ",".join([*known, "0" * 22])},
                      timeout=5)
     content = r.json()["content"]
     assert r.status_code == 200 and len(content) == 3

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 import boto3
-from local.mapping import MappingRunner, aggregate, sample_records, wait_drained
+from test_consumers import REGION, dead_letters, expected_ids, lake_ids, make_env
 
-from test_consumers import REGION, dead_letters, expected_ids, lake_ids, make_env  # noqa: E402
+from local.mapping import MappingRunner, aggregate, sample_records, wait_drained
 
 STREAM = "sori-records"
 
@@ -200,7 +201,7 @@ def test_batching_window_waits_for_a_fuller_batch_but_drain_flushes(aws, tmp_pat
 def test_environment_is_applied_around_each_invocation(aws, tmp_path, monkeypatch):
     arn = _stream()
     _put_plain([b"x"])
-    seen = {}
+    seen: dict[Any, Any] = {}
 
     def handler(event, context):
         seen.update(x=os.environ.get("SORI_X"), fn=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"), ctx=context.function_name)

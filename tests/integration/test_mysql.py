@@ -12,10 +12,19 @@ import pytest
 from local.mariadb import create_database, drop_database
 from sori.settings import Settings
 from sori.stores import mysql as m
-from sori.stores.mysql import (ArtistStore, RelatedStore, StaleGenerationError, applied_versions, connect,
-                               load_migrations, migrate, open_connection, seed_aliases)
+from sori.stores.mysql import (
+    ArtistStore,
+    RelatedStore,
+    StaleGenerationError,
+    applied_versions,
+    connect,
+    load_migrations,
+    migrate,
+    open_connection,
+    seed_aliases,
+)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 KST = dt.timezone(dt.timedelta(hours=9))
 T0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -90,7 +91,7 @@ def stack(aws, emulator, monkeypatch):
 def stream_records(stream: str = "records") -> list[dict]:
     """Every user record on the stream, de-aggregated, decoded."""
     k = boto3.client("kinesis")
-    out = []
+    out: list[Any] = []
     for shard in k.list_shards(StreamName=stream)["Shards"]:
         it = k.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -175,7 +176,7 @@ def test_queued_refresh_requests_skip_fresh_artists_and_duplicates(stack, catalo
     """Many chatbot containers asking about the same artists cost one refresh each, not one per message."""
     store, ids = pick_artists(catalog, 3)
     fresh, stale, new = ids
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     store.rows[fresh]["refreshed_at"] = now - dt.timedelta(minutes=5)
     store.rows[stale]["refreshed_at"] = (now - dt.timedelta(hours=3)).isoformat()
     bodies = [[fresh, stale], [stale], [new], [fresh]]
@@ -215,7 +216,7 @@ def test_quota_exceeded_checkpoints_and_the_next_run_resumes(stack, catalog):
         if len(seen) == 61:
             stack.configure(quota_exceeded=True)
         return orig(artist_id, name)
-    run.sources.top_tracks = top_tracks
+    run.sources.top_tracks = top_tracks  # type: ignore[method-assign]  # the test's quota trip-wire
     s1 = catalog_fn.run_catalog({"artist_ids": ids}, run, store)
     assert s1["stopped"] == "QUOTA_EXCEEDED" and s1["artists"] == 50 and s1["pending_artists"] == 70
     first = stream_records()
@@ -255,7 +256,8 @@ class FlakyKinesis:
         return self.real.list_shards(**kw)
 
     def put_records(self, StreamName, Records):
-        keep, result = [], []
+        keep: list[Any] = []
+        result: list[dict[str, str] | None] = []
         for i, r in enumerate(Records):
             key = r["Data"]
             if i % 3 == 0 and key not in self.seen:
@@ -348,7 +350,7 @@ def test_nightly_refreshes_stale_rds_artists_and_writes_them_back(stack, catalog
     store = ArtistStore(connect(get_settings()))
     _, ids = pick_artists(catalog, 30)
     shinee = catalog.find_artist("SHINee").id
-    ids = [i for i in ids if i != shinee][:29] + [shinee]
+    ids = [*[i for i in ids if i != shinee][:29], shinee]
     store.upsert_artists([{"id": i, "name": catalog.artists[i].name} for i in ids], source="seed")
     s = catalog_fn.lambda_handler({}, LocalLambdaContext())
     assert s["artists"] == 30 and s["collections"] > 0  # the listening user's playlists too
@@ -360,5 +362,5 @@ def test_nightly_refreshes_stale_rds_artists_and_writes_them_back(stack, catalog
     assert again["artists"] == 0  # nothing stale any more
     w = charts_fn.lambda_handler({"countries": ["kr"], "week": WEEK}, LocalLambdaContext())
     assert w["artists_seeded"] > 0  # chart artists become catalog artists for the next nightly
-    day_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=20)
+    day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)
     assert len(store.stale_artists(day_ago)) == w["artists_seeded"]

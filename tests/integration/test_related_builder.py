@@ -81,7 +81,7 @@ def _fresh_reader(url):
 def test_build_publishes_a_generation_from_the_lake(stack):
     from consumers.related_builder.build import build
 
-    settings, storage, (tracks, members) = stack
+    settings, _storage, (tracks, members) = stack
     summary = build(settings, until=TODAY)
     n_artists = tracks.artist_id.nunique()
     assert summary["artists"] == n_artists and summary["profiled"] == n_artists
@@ -118,7 +118,7 @@ def test_killed_mid_swap_the_previous_generation_is_served_in_full(stack, monkey
     import sori.stores.mysql as mysql
     from consumers.related_builder.build import build
 
-    settings, storage, (tracks, members) = stack
+    settings, storage, (tracks, _members) = stack
     first = build(settings, until=TODAY)
     reader = _fresh_reader(settings.mysql_url)
     artists = sorted(tracks.artist_id.unique())
@@ -168,7 +168,7 @@ def test_export_prints_names_rank_score(stack):
     from consumers.related_builder.build import build
     from local.commands import related
 
-    settings, storage, (tracks, members) = stack
+    settings, _storage, (_tracks, _members) = stack
     summary = build(settings, until=TODAY)
     app = typer.Typer()
     related.register(app)

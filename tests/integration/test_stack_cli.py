@@ -28,7 +28,7 @@ KAKAO = {
 
 
 def _sori(*args, env, timeout=300):
-    return subprocess.run([*SORI, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*SORI, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _post(url, payload, headers):

@@ -178,7 +178,7 @@ def test_seasonal_trend_matches_pandas(con, records):
 
 def test_chart_feature_scores_are_z_scores_against_the_other_countries(con, records):
     prof = expected_profile(records)
-    long = prof.melt(id_vars=["country", "week"], value_vars=FEATURES + ["major_share"], var_name="feature")
+    long = prof.melt(id_vars=["country", "week"], value_vars=[*FEATURES, "major_share"], var_name="feature")
     base = long[long["country"] != "global"].groupby(["week", "feature"])["value"].agg(["mean", "std"])
     long = long.join(base, on=["week", "feature"])
     long["z_score"] = (long["value"] - long["mean"]) / long["std"]

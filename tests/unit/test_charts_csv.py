@@ -8,8 +8,16 @@ import string
 
 import pytest
 
-from sori.charts import (HEADER, ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename,
-                         parse_weekly_csv, split_artists)
+from sori.charts import (
+    HEADER,
+    ChartCSVError,
+    chart_for,
+    chart_week,
+    load_charts,
+    parse_chart_filename,
+    parse_weekly_csv,
+    split_artists,
+)
 
 B62 = string.ascii_letters + string.digits
 

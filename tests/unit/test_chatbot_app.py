@@ -5,6 +5,7 @@ import base64
 import json
 
 import pytest
+from test_chatbot_fakes import FakeBackend, skill_payload
 
 import chatbot.app as app_mod
 import chatbot.deps as deps
@@ -13,7 +14,6 @@ from local.lambda_context import LocalLambdaContext
 from local.webhook import http_api_event
 from sori.kakao import validate_response
 from sori.settings import get_settings
-from test_chatbot_fakes import FakeBackend, skill_payload
 
 SECRET = "s3cret-skill-value"
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from chatbot.resolve import NameIndex
 from chatbot.service import SearchUnavailable
 from sori.text import normalize
 
-ARTISTS = {
+ARTISTS: dict[str, dict[str, Any]] = {
     "bts0000000000000000001": {"name": "BTS", "genres": ["k-pop"], "image_url": "https://img.example/bts.jpg"},
     "bpk0000000000000000002": {"name": "BLACKPINK", "genres": ["k-pop", "k-pop girl group"]},
     "shn0000000000000000003": {"name": "SHINee", "genres": ["k-pop"]},

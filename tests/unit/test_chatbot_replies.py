@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatbot import replies
 from sori.kakao import LABEL_MAX, validate_response
@@ -57,7 +58,7 @@ def test_reason_text():
 
 
 def test_ready_when_is_the_next_5am_kst():
-    utc = dt.timezone.utc
+    utc = dt.UTC
     assert replies.ready_when(dt.datetime(2026, 11, 20, 19, 59, tzinfo=utc)) == "when_today"  # 04:59 KST
     assert replies.ready_when(dt.datetime(2026, 11, 20, 20, 0, tzinfo=utc)) == "when_tomorrow"  # 05:00 KST
 

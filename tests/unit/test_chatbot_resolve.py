@@ -5,11 +5,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from chatbot.resolve import (NameIndex, core_query, is_greeting, is_help, judge_search, resolve, skeleton)
-from sori.text import normalize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_chatbot_fakes import ALIASES, ARTISTS, BPK, BTS, IU, LOVE, RVT, SHN
+
+from chatbot.resolve import NameIndex, core_query, is_greeting, is_help, judge_search, resolve, skeleton
+from sori.text import normalize
 
 NAMES = [(k, a["name"], normalize(a["name"])) for k, a in ARTISTS.items()]
 
@@ -79,7 +80,7 @@ def test_typos_are_corrected_when_clear(utt, expected, index):
     if expected is None:  # too close to call on its own: offered, not assumed
         assert r.kind == "ambiguous" and SHN in [c.artist_id for c in r.candidates]
     else:
-        assert (r.kind, r.best.artist_id, r.best.how) == ("artist", expected, "fuzzy")
+        assert r.best is not None and (r.kind, r.best.artist_id, r.best.how) == ("artist", expected, "fuzzy")
 
 
 def test_short_names_are_not_fuzzily_corrected(index):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from test_chatbot_fakes import BPK, BTS, NEW_ID, RELATED, SHN, SOLO, FakeBackend, skill_payload
 
 from chatbot import service
 from chatbot.budget import Deadline
 from chatbot.service import answer
 from sori.kakao import SkillRequest, validate_response
-from test_chatbot_fakes import BPK, BTS, NEW_ID, RELATED, SHN, SOLO, FakeBackend, skill_payload
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +76,7 @@ def test_english_when_the_request_says_so():
 
 def test_known_without_related_gives_top_tracks_and_when():
     b = FakeBackend(related={})
-    out = ask(b, "BTS", now=dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc))  # 21:00 KST
+    out = ask(b, "BTS", now=dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC))  # 21:00 KST
     assert out.kind == "pending" and out.artist_id == BTS
     t = texts(out.response)
     assert "BTS 인기곡" in t and "내일 오전 5시" in t
@@ -87,7 +87,7 @@ def test_known_without_related_gives_top_tracks_and_when():
 
 def test_known_never_refreshed_without_tracks_asks_for_a_refresh():
     b = FakeBackend(related={})
-    out = ask(b, "Solo Newcomer", now=dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.timezone.utc))  # 03:00 KST
+    out = ask(b, "Solo Newcomer", now=dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC))  # 03:00 KST
     assert out.kind == "pending" and "오늘 오전 5시" in texts(out.response)
     assert b.refreshes == [[SOLO]]
     ask(b, "Solo Newcomer")

@@ -14,22 +14,15 @@ from hypothesis import strategies as st
 
 from sori import kakao as k
 from sori.kakao import (
-    BasicCard,
     Button,
     Carousel,
     KakaoRequestError,
-    KakaoResponseError,
-    Link,
     ListCard,
     ListItem,
     QuickReply,
-    SimpleImage,
     SimpleText,
     SkillRequest,
     SkillResponse,
-    TextCard,
-    Thumbnail,
-    assert_valid,
     error_response,
     fit_text,
     simple_text_response,
@@ -255,15 +248,6 @@ def test_list_card_carousel_caps():
     assert validate_response(resp) == []
 
 
-def test_basic_card_carousel_caps_and_drops_cards_without_image():
-    cards = [BasicCard(IMG if i % 3 else "not a url", f"카드 {i}", "설명") for i in range(20)]
-    resp = SkillResponse([Carousel("basicCard", cards)]).to_dict()
-    car = resp["template"]["outputs"][0]["carousel"]
-    assert len(car["items"]) == 10
-    assert all(c["thumbnail"]["imageUrl"] == IMG for c in car["items"])
-    assert validate_response(resp) == []
-
-
 def test_label_truncation_counts_hangul_as_one():
     qr = QuickReply("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars
     assert text_length(qr["label"]) == 14
@@ -317,7 +301,7 @@ def test_lone_surrogates_are_replaced():
 
 def test_empty_content_is_fitted_not_failed():
     resp = SkillResponse(
-        outputs=[SimpleText("   "), ListCard("", []), TextCard()],
+        outputs=[SimpleText("   "), ListCard("", [])],
         quick_replies=[QuickReply(""), QuickReply("  "), QuickReply("ok")],
     ).to_dict()
     assert validate_response(resp) == []
@@ -327,38 +311,13 @@ def test_empty_content_is_fitted_not_failed():
 
 def test_bad_urls_are_dropped_or_degraded():
     resp = SkillResponse([
-        SimpleImage("javascript:alert(1)", "앨범 커버"),
         ListCard("h", [ListItem("t", imageUrl="ftp://x/y.jpg", link="not a url")],
                  [Button("열기", action="webLink", webLinkUrl="//no-scheme.example"), Button("ok")]),
-        BasicCard("", "제목", "설명", [Button("b")]),
     ]).to_dict()
     outs = resp["template"]["outputs"]
-    assert outs[0] == {"simpleText": {"text": "앨범 커버"}}
-    assert outs[1]["listCard"]["items"] == [{"title": "t"}]
-    assert [b["label"] for b in outs[1]["listCard"]["buttons"]] == ["ok"]
-    assert "textCard" in outs[2]
+    assert outs[0]["listCard"]["items"] == [{"title": "t"}]
+    assert [b["label"] for b in outs[0]["listCard"]["buttons"]] == ["ok"]
     assert validate_response(resp) == []
-
-
-def test_simple_image_and_thumbnail_alt_text_fitted():
-    d = SimpleImage(IMG, "가" * 80).to_output()["simpleImage"]
-    assert text_length(d["altText"]) == 50
-    b = BasicCard(Thumbnail(IMG, altText="나" * 60, link=Link(web=WEB), fixedRatio=True), "t", "d",
-                  [Button("가로 버튼 라벨 열두자입니다"), Button("둘째"), Button("셋째")]).to_output()["basicCard"]
-    assert text_length(b["thumbnail"]["altText"]) == 50
-    assert len(b["buttons"]) == 2  # fixedRatio -> horizontal -> 2 buttons of ≤ 8 chars
-    assert all(text_length(x["label"]) <= 8 for x in b["buttons"])
-    assert validate_response(SkillResponse([BasicCard(Thumbnail(IMG, fixedRatio=True), "t", None,
-                                                      [Button("가로 버튼 라벨 열두자입니다"), Button("x")])]).to_dict()) == []
-
-
-def test_text_card_title_plus_description_fits_400():
-    d = TextCard("제" * 60, "설" * 500).to_output()["textCard"]
-    assert text_length(d["title"]) == 50
-    assert text_length(d["title"]) + text_length(d["description"]) <= 400
-    car = SkillResponse([Carousel("textCard", [TextCard("t", "설" * 500)] * 3)]).to_dict()
-    assert all(text_length(c["description"]) <= 128 for c in car["template"]["outputs"][0]["carousel"]["items"])
-    assert validate_response(car) == []
 
 
 def test_constructor_rejects_programmer_errors():
@@ -371,7 +330,7 @@ def test_constructor_rejects_programmer_errors():
     with pytest.raises(TypeError):
         QuickReply("x", extra=["not", "a", "map"])
     with pytest.raises(TypeError):
-        Carousel("listCard", [BasicCard(IMG)])
+        Carousel("listCard", [SimpleText("not a list card")])
     with pytest.raises(ValueError):
         Carousel("simpleText", [])
     with pytest.raises(TypeError):
@@ -481,7 +440,6 @@ DOC_EXAMPLES = {
 @pytest.mark.parametrize("name", sorted(DOC_EXAMPLES))
 def test_official_doc_examples_are_valid(name):
     assert validate_response(DOC_EXAMPLES[name]) == []
-    assert assert_valid(DOC_EXAMPLES[name]) is DOC_EXAMPLES[name]
 
 
 def _list_card(n_items, **extra):
@@ -604,9 +562,6 @@ def test_invalid_responses_are_reported(name):
     errors = validate_response(obj)
     assert errors, f"{name}: no violation reported"
     assert any(expected in e for e in errors), f"{name}: {expected!r} not in {errors}"
-    with pytest.raises(KakaoResponseError) as ei:
-        assert_valid(obj)
-    assert ei.value.violations == errors
 
 
 def test_every_violation_is_listed_not_just_the_first():
@@ -650,24 +605,11 @@ list_items = st.one_of(
 )
 list_cards = st.builds(ListCard, header=texts, items=st.lists(list_items, max_size=8),
                        buttons=st.lists(buttons, max_size=4))
-layouts = st.sampled_from([None, "vertical", "horizontal"])
-text_cards = st.builds(TextCard, title=st.one_of(st.none(), texts), description=st.one_of(st.none(), texts),
-                       buttons=st.lists(buttons, max_size=5), buttonLayout=layouts)
-basic_cards = st.builds(BasicCard, thumbnail=st.one_of(urls.filter(lambda u: u is not None),
-                                                       st.builds(Thumbnail, st.just(IMG), st.one_of(st.none(), texts),
-                                                                 fixedRatio=st.one_of(st.none(), st.booleans()))),
-                        title=st.one_of(st.none(), texts), description=st.one_of(st.none(), texts),
-                        buttons=st.lists(buttons, max_size=5), buttonLayout=layouts)
 components = st.one_of(
     st.builds(SimpleText, texts),
     texts,
-    st.builds(SimpleImage, urls.map(lambda u: u or ""), st.one_of(st.none(), texts)),
     list_cards,
-    text_cards,
-    basic_cards,
     st.builds(Carousel, st.just("listCard"), st.lists(list_cards, max_size=8)),
-    st.builds(Carousel, st.just("basicCard"), st.lists(basic_cards, max_size=12)),
-    st.builds(Carousel, st.just("textCard"), st.lists(text_cards, max_size=12)),
 )
 
 

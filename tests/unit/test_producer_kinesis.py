@@ -8,8 +8,15 @@ import random
 import pytest
 from aws_kinesis_agg.deaggregator import deaggregate_records
 
-from sori.kinesis.producer import (MAX_BATCH_RECORDS, PUT_UNIT_BYTES, KinesisProducer, ShardMap, UnsentRecordsError,
-                                   hash_key, put_units)
+from sori.kinesis.producer import (
+    MAX_BATCH_RECORDS,
+    PUT_UNIT_BYTES,
+    KinesisProducer,
+    ShardMap,
+    UnsentRecordsError,
+    hash_key,
+    put_units,
+)
 from sori.records import make_record
 
 MAX = 2 ** 128

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-
+from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.logic.charts import entries_from_csv
@@ -45,7 +45,8 @@ ARTISTS = [{"id": f"a{i:03d}", "name": f"Artist {i}"} for i in range(120)]
 
 
 def run(sources, artists=ARTISTS, **kw):
-    sent, done = [], []
+    sent: list[Any] = []
+    done: list[Any] = []
     order = []
 
     def emit(recs):
@@ -61,7 +62,7 @@ def run(sources, artists=ARTISTS, **kw):
 
 def test_every_record_is_valid_and_ids_are_deterministic():
     res1, sent1, _, _ = run(FakeSources())
-    res2, sent2, _, _ = run(FakeSources())
+    _res2, sent2, _, _ = run(FakeSources())
     for r in sent1:
         validate(r)
     assert [r["id"] for r in sent1] == [r["id"] for r in sent2]
@@ -104,7 +105,7 @@ def test_csv_entries_keep_featured_artists_named_only_in_the_csv():
 def play(ms: int, tid: str) -> dict:
     import datetime as dt
 
-    ts = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    ts = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
     return {"played_at": ts, "track": {"id": tid, "name": tid, "artists": [{"id": "a" + tid, "name": "A"}],
                                        "duration_ms": 1000}, "context": None}
 

@@ -33,7 +33,7 @@ def test_budget_never_exceeds_its_window():
     for _ in range(23):
         b.acquire()
         stamps.append(c.t)
-    for i, t in enumerate(stamps):  # any 30 s window holds at most 5 requests
+    for _i, t in enumerate(stamps):  # any 30 s window holds at most 5 requests
         assert sum(1 for u in stamps if t <= u < t + 30) <= 5
 
 

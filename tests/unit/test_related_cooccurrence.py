@@ -21,9 +21,9 @@ def test_sharing_a_small_playlist_beats_sharing_a_huge_chart():
     s = co.similarity(np.array([0, 0, 2]), np.array([1, 2, 3]))
     assert s[0] > s[1] > 0  # a0-a1 share the small playlist (and the chart); a0-a2 only the chart
     assert s[2] > 0  # a2-a3 share only the chart: still related, weakly
-    w = dict(zip(co.collection_ids, co.weights))
+    w = dict(zip(co.collection_ids, co.weights, strict=False))
     assert w["p_small"] > w["kr:2026-11-19"]
-    idx, sim = co.top_k(3)
+    idx, _sim = co.top_k(3)
     assert idx[0, 0] == 1
     assert not co.has_any[58] and co.has_any[0]
 

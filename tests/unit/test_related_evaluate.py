@@ -45,7 +45,7 @@ def catalog():
 
 
 def test_label_is_not_an_input(catalog):
-    tracks, members, genre_rows = catalog
+    tracks, members, _genre_rows = catalog
     assert not {"genre", "genres", "playlist_genre", "subgenre"} & (set(tracks.columns) | set(members.columns))
 
 

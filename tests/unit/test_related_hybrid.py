@@ -14,7 +14,7 @@ def world(n=40, seed=0):
     """n artists on a line of 'energy' (the rest noise-free), one track each; a few playlists."""
     rows = []
     for i in range(n):
-        f = {name: 0.5 for name in PROFILE_FEATURES}
+        f = dict.fromkeys(PROFILE_FEATURES, 0.5)
         f["energy"] = i / n
         f["tempo"] = 100 + i
         rows.append({"artist_id": f"a{i:02d}", "track_id": f"t{i}", "track_rank": 1, **f})
@@ -37,7 +37,7 @@ def test_audio_ranking_is_nearest_on_the_line():
 
 def test_cooccurrence_lifts_a_pair_and_others_fall_back_to_audio():
     tracks, members = world()
-    ranking, prof, cooc = compute_related(tracks, members, k=3, weight=0.7)
+    ranking, _prof, _cooc = compute_related(tracks, members, k=3, weight=0.7)
     pos = {a: i for i, a in enumerate(ranking.artist_ids.tolist())}
     top = lambda a: ranking.artist_ids[ranking.idx[pos[a]]].tolist()  # noqa: E731
     assert top("a00")[0] == "a39"  # far apart in audio, but they share a playlist

@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sori.related.profiles import (CLASSIC_FEATURES, PROFILE_FEATURES, build_profiles, classic_profiles,
-                                   closest_features)
+from sori.related.profiles import CLASSIC_FEATURES, PROFILE_FEATURES, build_profiles, classic_profiles, closest_features
 
 
 def tracks(n_artists=50, per=3, seed=0):
@@ -64,11 +63,11 @@ def test_best_ranked_tracks_are_used_and_duplicates_ignored():
 
 def test_classic_profiles_min_max_mean_of_top_three():
     df = pd.DataFrame([
-        {"artist_id": "a", "track_id": "1", "track_rank": 1, **{f: 0.0 for f in CLASSIC_FEATURES}},
-        {"artist_id": "a", "track_id": "2", "track_rank": 2, **{f: 1.0 for f in CLASSIC_FEATURES}},
-        {"artist_id": "a", "track_id": "9", "track_rank": 9, **{f: 9.0 for f in CLASSIC_FEATURES}},
-        {"artist_id": "a", "track_id": "3", "track_rank": 3, **{f: 2.0 for f in CLASSIC_FEATURES}},
-        {"artist_id": "b", "track_id": "4", "track_rank": 1, **{f: 4.0 for f in CLASSIC_FEATURES}},
+        {"artist_id": "a", "track_id": "1", "track_rank": 1, **dict.fromkeys(CLASSIC_FEATURES, 0.0)},
+        {"artist_id": "a", "track_id": "2", "track_rank": 2, **dict.fromkeys(CLASSIC_FEATURES, 1.0)},
+        {"artist_id": "a", "track_id": "9", "track_rank": 9, **dict.fromkeys(CLASSIC_FEATURES, 9.0)},
+        {"artist_id": "a", "track_id": "3", "track_rank": 3, **dict.fromkeys(CLASSIC_FEATURES, 2.0)},
+        {"artist_id": "b", "track_id": "4", "track_rank": 1, **dict.fromkeys(CLASSIC_FEATURES, 4.0)},
     ])
     p = classic_profiles(df)
     # min-max over the tracks used (0..4): a = mean(0, .25, .5), b = 1

@@ -1,6 +1,8 @@
 """The related builder's lake SQL on DuckDB (the local Athena), the query port, and the SQL's portability."""
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -16,7 +18,7 @@ FEATS = {"danceability": 0.5, "energy": 0.6, "loudness": -6.0, "speechiness": 0.
 
 
 def _rows(type_, items):
-    out = {}
+    out: dict[str, Any] = {}
     for data, emitted in items:
         rec = validate(make_record(type_, data, source="test", emitted_at=emitted))
         row = lake_row(rec)
@@ -77,7 +79,7 @@ def test_track_features_latest_snapshot_latest_features_and_window(lake):
 
 def test_window_bounds_are_inclusive_and_exclude_the_rest(lake):
     df = query.run_query(lake, "related_track_features", since="2026-11-10", until="2026-11-11")
-    assert set(zip(df.artist_id, df.track_id)) == {("a2", "t3")}
+    assert set(zip(df.artist_id, df.track_id, strict=False)) == {("a2", "t3")}
 
 
 def test_collections_grouped_per_artist_within_window(lake):
@@ -125,7 +127,7 @@ def test_athena_engine_passes_server_side_params(monkeypatch):
 
     from sori.settings import Settings
 
-    seen = {}
+    seen: dict[Any, Any] = {}
 
     def fake(sql, **kw):
         seen.update(kw, sql=sql)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -119,9 +120,9 @@ def policy_problems(cfn: dict, *, allow_managed: dict = REVIEWED_MANAGED) -> lis
         resources = [_text(r) for r in _list(st.get("Resource", []))]
         if kind == "resource":
             principal = st.get("Principal")
-            if principal == "*" or (isinstance(principal, dict) and "*" in _list(principal.get("AWS", []))):
-                if not st.get("Condition"):
-                    out.append(f"{lid}: resource policy allows Principal * without a condition")
+            wildcard = principal == "*" or (isinstance(principal, dict) and "*" in _list(principal.get("AWS", [])))
+            if wildcard and not st.get("Condition"):
+                out.append(f"{lid}: resource policy allows Principal * without a condition")
         for a in actions:
             svc = a.split(":", 1)[0].lower()
             if a == "*" or a.endswith(":*"):
@@ -144,7 +145,7 @@ def policy_problems(cfn: dict, *, allow_managed: dict = REVIEWED_MANAGED) -> lis
 # ------------------------------------------------------------------------------------------- the real template
 
 def test_template_grants_nothing_broad(cfn):
-    problems = [p for p in policy_problems(cfn, allow_managed={**REVIEWED_MANAGED, **KNOWN_BROAD_MANAGED})]
+    problems = list(policy_problems(cfn, allow_managed={**REVIEWED_MANAGED, **KNOWN_BROAD_MANAGED}))
     assert problems == []
     assert sum(1 for _ in statements(cfn)) > 20  # the check ran over the real policies
 
@@ -168,7 +169,7 @@ def _function_with_policies(sam: dict) -> str:
 def _plant_statement(sam: dict, statement: dict) -> dict:
     planted = copy.deepcopy(sam)
     fn = planted["Resources"][_function_with_policies(planted)]["Properties"]
-    fn["Policies"] = _list(fn["Policies"]) + [{"Statement": [statement]}]
+    fn["Policies"] = [*_list(fn["Policies"]), {"Statement": [statement]}]
     return planted
 
 

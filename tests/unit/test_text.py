@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import doctest
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -187,7 +188,7 @@ def test_text_module_stays_stdlib_only():
     import ast
     import sys
 
-    tree = ast.parse(open(sori.text.__file__, encoding="utf-8").read())
+    tree = ast.parse(Path(sori.text.__file__).read_text(encoding="utf-8"))
     mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert mods <= set(sys.stdlib_module_names) | {"__future__"}

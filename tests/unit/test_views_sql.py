@@ -24,7 +24,7 @@ def test_every_view_loads_with_a_description(views):
 
 
 def test_dependencies_come_first(views):
-    seen = set()
+    seen: set[str] = set()
     for v in views:
         assert set(v.depends) <= seen, (v.name, v.depends)
         seen.add(v.name)

@@ -46,7 +46,7 @@ def server():
 
 def test_round_trip_and_errors(server):
     srv, seen = server
-    status, headers, body = _post(srv.url + "/skill", "안녕".encode(), {"X-Skill-Secret": "k"})
+    status, _headers, body = _post(srv.url + "/skill", "안녕".encode(), {"X-Skill-Secret": "k"})
     assert status == 201 and json.loads(body) == {"echo": "안녕", "fn": "ChatbotFunction"}
     assert seen[-1]["headers"]["x-skill-secret"] == "k"
     assert _post(srv.url + "/other", b"{}")[0] == 404

@@ -25,16 +25,37 @@ old single module is re-exported here.
 """
 from __future__ import annotations
 
-from sori.stores.mysql.artists import ALIASES_TSV, ArtistStore, SeedReport, read_aliases, seed_aliases
-from sori.stores.mysql.connection import (close_cached, connect, connection_params, open_connection, parse_url,
-                                          to_db_time, transaction, with_database)
-from sori.stores.mysql.migrations import (MIGRATIONS_DIR, Migration, MigrationError, applied_versions,
-                                          load_migrations, migrate)
-from sori.stores.mysql.related import RelatedStore, StaleGenerationError
-
 # private helpers tests reach for by their old address (tests/unit/test_security_code.py, test_related_builder.py)
-from sori.stores.mysql.artists import _artist_order  # noqa: F401
-from sori.stores.mysql.connection import _CHUNK, _chunks, _placeholders  # noqa: F401
+from sori.stores.mysql.artists import (
+                                          ALIASES_TSV,
+                                          ArtistStore,
+                                          SeedReport,
+                                          read_aliases,
+                                          seed_aliases,
+)
+from sori.stores.mysql.artists import _artist_order as _artist_order
+from sori.stores.mysql.connection import _CHUNK as _CHUNK
+from sori.stores.mysql.connection import _chunks as _chunks
+from sori.stores.mysql.connection import _placeholders as _placeholders
+from sori.stores.mysql.connection import (
+                                          close_cached,
+                                          connect,
+                                          connection_params,
+                                          open_connection,
+                                          parse_url,
+                                          to_db_time,
+                                          transaction,
+                                          with_database,
+)
+from sori.stores.mysql.migrations import (
+                                          MIGRATIONS_DIR,
+                                          Migration,
+                                          MigrationError,
+                                          applied_versions,
+                                          load_migrations,
+                                          migrate,
+)
+from sori.stores.mysql.related import RelatedStore, StaleGenerationError
 
 __all__ = [
     "ALIASES_TSV", "MIGRATIONS_DIR", "ArtistStore", "Migration", "MigrationError", "RelatedStore", "SeedReport",

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sori.stores.mysql.connection import (_chunks, _from_db_time, _json_load, _placeholders, _utcnow, log,
-                                          to_db_time, transaction)
+from sori.stores.mysql.connection import (
+    _chunks,
+    _from_db_time,
+    _json_load,
+    _placeholders,
+    _utcnow,
+    log,
+    to_db_time,
+    transaction,
+)
 from sori.text import normalize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +36,7 @@ def _artist_order(t: str = "") -> str:
             f" {t}id")
 
 
-def _artist_out(row: Mapping[str, Any]) -> dict:
+def _artist_out(row: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(row)
     out["genres"] = _json_load(out.get("genres"))
     for k in ("created_at", "refreshed_at"):
@@ -36,7 +45,7 @@ def _artist_out(row: Mapping[str, Any]) -> dict:
     return out
 
 
-def _artist_in(row: Mapping[str, Any], default_source: str, now: dt.datetime) -> tuple:
+def _artist_in(row: Mapping[str, Any], default_source: str, now: dt.datetime) -> tuple[Any, ...]:
     artist_id = row.get("id") or row.get("artist_id")
     name = row.get("name")
     if not artist_id or not isinstance(artist_id, str):
@@ -62,7 +71,7 @@ class ArtistStore:
     ['Red Velvet']
     """
 
-    def __init__(self, conn: "pymysql.Connection"):
+    def __init__(self, conn: pymysql.Connection):
         self.conn = conn
 
     def upsert_artists(self, rows: Iterable[Mapping[str, Any]], *, source: str = "catalog") -> int:
@@ -91,14 +100,14 @@ class ArtistStore:
                 cur.executemany(sql, chunk)
         return len(values)
 
-    def get(self, artist_id: str) -> dict | None:
+    def get(self, artist_id: str) -> dict[str, Any] | None:
         """One artist, or ``None``."""
         return self.get_many([artist_id]).get(artist_id)
 
-    def get_many(self, ids: Iterable[str]) -> dict[str, dict]:
+    def get_many(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Artists by id, as ``{id: artist}`` in the order asked (unknown ids are absent)."""
         ids = list(dict.fromkeys(ids))
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         with transaction(self.conn) as cur:
             for chunk in _chunks(ids):
                 cur.execute(f"SELECT {_ARTIST_COLS} FROM artists WHERE id IN ({_placeholders(len(chunk))})",
@@ -106,15 +115,15 @@ class ArtistStore:
                 found.update((r["id"], _artist_out(r)) for r in cur.fetchall())
         return {i: found[i] for i in ids if i in found}
 
-    def all_artists(self) -> list[dict]:
+    def all_artists(self) -> list[dict[str, Any]]:
         """Every artist, by id."""
         return self._artists(f"SELECT {_ARTIST_COLS} FROM artists ORDER BY id")
 
-    def stale_artists(self, older_than: dt.datetime, limit: int | None = None) -> list[dict]:
+    def stale_artists(self, older_than: dt.datetime, limit: int | None = None) -> list[dict[str, Any]]:
         """Artists never refreshed or last refreshed before ``older_than``, stalest first (never-refreshed first)."""
         sql = (f"SELECT {_ARTIST_COLS} FROM artists WHERE refreshed_at IS NULL OR refreshed_at < %s"
                " ORDER BY (refreshed_at IS NOT NULL), refreshed_at, id")
-        args: tuple = (to_db_time(older_than),)
+        args: tuple[Any, ...] = (to_db_time(older_than),)
         if limit is not None:
             sql += " LIMIT %s"
             args += (int(limit),)
@@ -133,12 +142,12 @@ class ArtistStore:
                 n += cur.fetchone()["n"]
         return n
 
-    def find_by_name_norm(self, norm: str) -> list[dict]:
+    def find_by_name_norm(self, norm: str) -> list[dict[str, Any]]:
         """Artists whose normalised name equals ``normalize(norm)``, best first (popularity, then followers)."""
         return self._artists(f"SELECT {_ARTIST_COLS} FROM artists WHERE name_norm = %s {_artist_order()}",
                              (normalize(norm),))
 
-    def find_by_alias(self, norm: str) -> list[dict]:
+    def find_by_alias(self, norm: str) -> list[dict[str, Any]]:
         """Artists an alias points at (``normalize(norm)`` against ``artist_aliases``), best first."""
         cols = ", ".join(f"a.{c.strip()}" for c in _ARTIST_COLS.split(","))
         return self._artists(f"SELECT {cols} FROM artist_aliases al JOIN artists a ON a.id = al.artist_id"
@@ -153,7 +162,7 @@ class ArtistStore:
         if not norm:
             raise ValueError(f"alias {alias_norm!r} normalises to nothing")
         with transaction(self.conn) as cur:
-            n = cur.execute("INSERT IGNORE INTO artist_aliases (alias_norm, artist_id, source, created_at)"
+            n: int = cur.execute("INSERT IGNORE INTO artist_aliases (alias_norm, artist_id, source, created_at)"
                             " SELECT %s, id, %s, %s FROM artists WHERE id = %s",
                             (norm, source, _utcnow(), artist_id))
             if n == 0:
@@ -166,7 +175,7 @@ class ArtistStore:
     def aliases(self, artist_id: str | None = None) -> list[tuple[str, str, str]]:
         """``(alias_norm, artist_id, source)`` rows, all or one artist's."""
         sql = "SELECT alias_norm, artist_id, source FROM artist_aliases"
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if artist_id is not None:
             sql += " WHERE artist_id = %s"
             args = (artist_id,)
@@ -177,12 +186,12 @@ class ArtistStore:
         return [(r["id"], r["name"], r["name_norm"])
                 for r in self._select("SELECT id, name, name_norm FROM artists ORDER BY id")]
 
-    def _select(self, sql: str, args: tuple = ()) -> list[dict]:
+    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with transaction(self.conn) as cur:
             cur.execute(sql, args)
             return list(cur.fetchall())
 
-    def _artists(self, sql: str, args: tuple = ()) -> list[dict]:
+    def _artists(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         return [_artist_out(r) for r in self._select(sql, args)]
 
 
@@ -205,7 +214,7 @@ def read_aliases(path: Path | str = ALIASES_TSV) -> list[tuple[str, str]]:
     return pairs
 
 
-def seed_aliases(conn: "pymysql.Connection", path: Path | str = ALIASES_TSV, *, source: str = "curated") -> SeedReport:
+def seed_aliases(conn: pymysql.Connection, path: Path | str = ALIASES_TSV, *, source: str = "curated") -> SeedReport:
     """Load curated aliases: each row's artist name is resolved by exact normalised name (the best match when
     several share it) and the alias is added; names not in ``artists`` are skipped and reported."""
     store = ArtistStore(conn)

@@ -7,7 +7,8 @@ import json
 import logging
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sori.settings import Settings, get_settings, secret_value
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("sori.stores.mysql")
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 _CHUNK = 1000  # rows per INSERT / ids per IN (...) list
 _DB_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
@@ -76,7 +77,7 @@ def connection_params(settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
-def open_connection(params: Mapping[str, Any] | str, **overrides: Any) -> "pymysql.Connection":
+def open_connection(params: Mapping[str, Any] | str, **overrides: Any) -> pymysql.Connection:
     """A new (uncached) connection: utf8mb4, autocommit off, UTC session time zone, dict rows.
 
     ``params`` is a URL or :func:`parse_url`-style keyword arguments.
@@ -100,7 +101,7 @@ def open_connection(params: Mapping[str, Any] | str, **overrides: Any) -> "pymys
 _local = threading.local()
 
 
-def connect(settings: Settings | None = None) -> "pymysql.Connection":
+def connect(settings: Settings | None = None) -> pymysql.Connection:
     """The process's (thread's) cached connection for these settings, re-pinged and reconnected if dropped.
 
     A Lambda calls this on every invocation and gets the same connection while it stays healthy.
@@ -109,8 +110,8 @@ def connect(settings: Settings | None = None) -> "pymysql.Connection":
 
     params = connection_params(settings)
     key = tuple(sorted((k, str(v)) for k, v in params.items()))
-    cache: dict = _local.__dict__.setdefault("conns", {})
-    conn = cache.get(key)
+    cache: dict[tuple[tuple[str, str], ...], Any] = _local.__dict__.setdefault("conns", {})
+    conn: pymysql.Connection | None = cache.get(key)
     if conn is not None:
         try:
             conn.ping(reconnect=False)
@@ -127,7 +128,7 @@ def connect(settings: Settings | None = None) -> "pymysql.Connection":
 
 def close_cached() -> None:
     """Close this thread's cached connections (tests, shutdown)."""
-    cache: dict = _local.__dict__.setdefault("conns", {})
+    cache: dict[str, Any] = _local.__dict__.setdefault("conns", {})
     for conn in cache.values():
         with contextlib.suppress(Exception):
             conn.close()
@@ -135,7 +136,7 @@ def close_cached() -> None:
 
 
 @contextlib.contextmanager
-def transaction(conn: "pymysql.Connection") -> Iterator[Any]:
+def transaction(conn: pymysql.Connection) -> Iterator[Any]:
     """A cursor inside one explicit transaction: committed on success, rolled back on any exception."""
     cur = conn.cursor()
     try:

@@ -52,7 +52,7 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return sorted(out, key=lambda m: m.version)
 
 
-def migrate(conn: "pymysql.Connection", directory: Path = MIGRATIONS_DIR, *, lock_timeout: int = 60) -> list[int]:
+def migrate(conn: pymysql.Connection, directory: Path = MIGRATIONS_DIR, *, lock_timeout: int = 60) -> list[int]:
     """Apply pending migrations in order; returns the versions applied by this call (``[]`` when up to date).
 
     Idempotent. Concurrent callers serialise on ``GET_LOCK`` (named after the database), so two Lambdas or
@@ -100,7 +100,7 @@ def migrate(conn: "pymysql.Connection", directory: Path = MIGRATIONS_DIR, *, loc
     return applied_now
 
 
-def applied_versions(conn: "pymysql.Connection") -> list[int]:
+def applied_versions(conn: pymysql.Connection) -> list[int]:
     """Versions recorded in ``schema_migrations`` (empty if it does not exist yet)."""
     with transaction(conn) as cur:
         cur.execute("SELECT COUNT(*) AS n FROM information_schema.tables"

@@ -4,10 +4,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sori.stores.mysql.connection import (_CHUNK, _chunks, _from_db_time, _json_load, _utcnow, log,
-                                          to_db_time, transaction)
+from sori.stores.mysql.connection import (
+    _CHUNK,
+    _chunks,
+    _from_db_time,
+    _json_load,
+    _utcnow,
+    log,
+    to_db_time,
+    transaction,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymysql
@@ -19,7 +28,7 @@ class StaleGenerationError(RuntimeError):
     """A build finished after a newer one was published; it is not flipped in (that would go backwards)."""
 
 
-def _related_in(row: Mapping[str, Any]) -> tuple:
+def _related_in(row: Mapping[str, Any]) -> tuple[Any, ...]:
     artist_id, related_id, rank = row.get("artist_id"), row.get("related_id"), row.get("rank")
     if not artist_id or not related_id or not isinstance(artist_id, str) or not isinstance(related_id, str):
         raise ValueError(f"related row needs artist_id and related_id strings: {row!r}")
@@ -36,7 +45,7 @@ def _related_in(row: Mapping[str, Any]) -> tuple:
     return (artist_id, related_id, rank, score, None if reason is None else json.dumps(reason, ensure_ascii=False))
 
 
-def _check_unique(values: Sequence[tuple]) -> None:
+def _check_unique(values: Sequence[tuple[Any, ...]]) -> None:
     ranks = {(v[0], v[2]) for v in values}
     pairs = {(v[0], v[1]) for v in values}
     if len(ranks) != len(values):
@@ -56,7 +65,7 @@ class RelatedStore:
     that read the pointer just before the flip still finds its rows).
     """
 
-    def __init__(self, conn: "pymysql.Connection", *, chunk_size: int = _CHUNK):
+    def __init__(self, conn: pymysql.Connection, *, chunk_size: int = _CHUNK):
         self.conn = conn
         self.chunk_size = chunk_size
 
@@ -74,7 +83,7 @@ class RelatedStore:
         _check_unique(values)
         with transaction(self.conn) as cur:
             cur.execute("INSERT INTO related_builds (status, started_at) VALUES ('building', %s)", (_utcnow(),))
-            generation = cur.lastrowid
+            generation: int = cur.lastrowid
         sql = ("INSERT INTO related_artists (generation, artist_id, related_id, `rank`, score, reason, built_at)"
                " VALUES (%s, %s, %s, %s, %s, %s, %s)")
         for chunk in _chunks(values, self.chunk_size):
@@ -131,7 +140,7 @@ class RelatedStore:
             row = cur.fetchone()
         return row["generation"] if row else None
 
-    def current(self, artist_id: str, limit: int = 10) -> list[dict]:
+    def current(self, artist_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """The current generation's related artists of one artist, by rank: ``related_id, rank, score,
         reason (dict), built_at, generation`` plus the related artist's ``name``, ``image_url`` and ``genres``
         from ``artists`` (``None`` when unknown) — everything a reply needs, in one query."""
