@@ -10,7 +10,7 @@ import time
 import uuid
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -68,6 +68,8 @@ class SpotifyApi:
         def url(self) -> str: ...
 
         def now_ms(self) -> int: ...
+
+        def config(self) -> dict[str, Any]: ...
 
     # -- object builders -----------------------------------------------------------------------------------------
     def _href(self, kind: str, id_: str) -> str:
@@ -451,7 +453,7 @@ class SpotifyApi:
         a podcast episode at 3 and a local file at 4 (its tracks follow in order)."""
         if not self.listener.playlist_ids or pid != self.listener.playlist_ids[0] or not tids:
             return tids
-        return tids[:1] + [None, self._episode(pid), self._local_file(pid)] + tids[1:]
+        return [*tids[:1], None, self._episode(pid), self._local_file(pid), *tids[1:]]
 
     def _episode(self, pid: str) -> dict:
         eid = "".join(_B62[(_h("ep", pid) >> (6 * i)) % 62] for i in range(22))

@@ -15,6 +15,7 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -101,8 +102,6 @@ class Capabilities:
         for name, fn in probes.items():
             if name in self.known:
                 continue
-            try:
-                self.attempt(name, fn, known_id=name == "editorial_playlists")  # the Global Top 50 exists
-            except Unavailable:
-                pass
+            with contextlib.suppress(Unavailable):  # a 404 on the Global Top 50 (known to exist) is a removal
+                self.attempt(name, fn, known_id=name == "editorial_playlists")
         return self.as_dict()

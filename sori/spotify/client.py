@@ -290,7 +290,7 @@ def spotify_credentials(settings: Settings | None = None) -> tuple[str, str]:
     return cid, secret
 
 
-class KeepRefreshTokenCache(MemoryCacheHandler):
+class KeepRefreshTokenCache(MemoryCacheHandler):  # type: ignore[misc]  # spotipy is untyped
     """Token cache that keeps the refresh token unless the token endpoint sends a new one: Spotify may answer a
     refresh without ``refresh_token`` (or with an empty one), and the old token then stays valid.
 
@@ -299,14 +299,14 @@ class KeepRefreshTokenCache(MemoryCacheHandler):
     'old'
     """
 
-    def save_token_to_cache(self, token_info):
+    def save_token_to_cache(self, token_info: dict[str, Any] | None) -> None:
         old = (self.token_info or {}).get("refresh_token")
         if token_info is not None and not token_info.get("refresh_token") and old:
             token_info = {**token_info, "refresh_token": old}
         super().save_token_to_cache(token_info)
 
 
-def _spotify(auth, settings: Settings, session: requests.Session) -> spotipy.Spotify:
+def _spotify(auth: Any, settings: Settings, session: requests.Session) -> spotipy.Spotify:
     sp = spotipy.Spotify(auth_manager=auth, requests_session=session, requests_timeout=10)
     sp.prefix = settings.spotify_api_url if settings.spotify_api_url.endswith("/") else settings.spotify_api_url + "/"
     return sp

@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 
@@ -104,7 +104,7 @@ class Fallbacks:
                 self.used.append(name)
 
 
-def features_from(obj: dict) -> dict:
+def features_from(obj: dict[str, Any]) -> dict[str, Any]:
     """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out).
 
     ``key: -1`` means "no key detected": key and mode are then both unknown (left out, stored as null), so the
@@ -140,7 +140,7 @@ class Sources:
         self.session = session or requests.Session()
         self.workers = workers
         self.fallbacks = Fallbacks()
-        self._track_artists: dict[str, list[dict]] = {}
+        self._track_artists: dict[str, list[dict[str, Any]]] = {}
         self.missing_playlists: list[str] = []  # Top 50 ids answered 404 while editorial playlists are readable
 
     # -- artists -------------------------------------------------------------------------------------------------
@@ -192,10 +192,10 @@ class Sources:
             found.artist = self.single_artist(artist_id)
         return found
 
-    def single_artist(self, artist_id: str) -> dict | None:
+    def single_artist(self, artist_id: str) -> dict[str, Any] | None:
         """``GET /artists/{id}`` (allowed in development mode too); None for an unknown id."""
         try:
-            return self.api.call("artist", self.api.sp.artist, artist_id)
+            return cast("dict[str, Any] | None", self.api.call("artist", self.api.sp.artist, artist_id))
         except ApiError as e:
             if e.status in (400, 404) and not isinstance(e, (QuotaExceeded, RateLimited)):
                 return None
@@ -267,7 +267,7 @@ class Sources:
         return missing
 
     # -- charts --------------------------------------------------------------------------------------------------
-    def chart_playlist(self, playlist_id: str) -> list[tuple[int, dict]] | None:
+    def chart_playlist(self, playlist_id: str) -> list[tuple[int, dict[str, Any]]] | None:
         """``(position, track)`` of an editorial Top 50 playlist in order (position counts every item, skipped ones
         too), or None when this app may not read it or the id does not exist (that chart alone takes its
         fallback; see :meth:`_playlist_missing`)."""
@@ -281,7 +281,8 @@ class Sources:
         except ApiError as e:
             if e.status != 404 or isinstance(e, (QuotaExceeded, RateLimited)):
                 raise
-            return self._playlist_missing(playlist_id)
+            self._playlist_missing(playlist_id)
+            return None
         return self._collect_positions(page)
 
     def _playlist_missing(self, playlist_id: str) -> None:
@@ -293,11 +294,10 @@ class Sources:
                     "playlist-items", self.api.sp.playlist_items, GLOBAL_TOP50, limit=1), known_id=True)
             except Unavailable:
                 self.fallbacks.note("charts→csv" if self.charts_csv_url else "charts→awaiting-drop")
-                return None
+                return
         self.missing_playlists.append(playlist_id)
         self.fallbacks.note("charts→unknown-playlist-id")
         log.warning("Top 50 playlist %s does not exist (HTTP 404); this chart takes its fallback", playlist_id)
-        return None
 
     def chart_csv(self, country: str, week: str) -> bytes | None:
         """The weekly CSV export for ``country``/``week`` from ``charts_csv_url`` (None: not configured / absent)."""
@@ -366,12 +366,13 @@ class Sources:
         return {t: self._track_artists.get(t, []) for t in track_ids}
 
     # -- collections ---------------------------------------------------------------------------------------------
-    def _collect_positions(self, page: dict | None, api: SpotifyClient | None = None) -> list[tuple[int, dict]]:
+    def _collect_positions(self, page: dict[str, Any] | None,
+                           api: SpotifyClient | None = None) -> list[tuple[int, dict[str, Any]]]:
         """``(position, track)`` for every playable track of a playlist, following pages. ``position`` is the
         item's 1-based place in the playlist, so a null item, an episode or a local file before a track does not
         move it (a chart's rank is its position). Feb-2026 items carry ``item``; older ones ``track``."""
         api = api or self.api
-        out: list[tuple[int, dict]] = []
+        out: list[tuple[int, dict[str, Any]]] = []
         position = 0
         while page:
             for it in page.get("items") or []:
@@ -382,7 +383,7 @@ class Sources:
             page = api.next("playlist-items", page)
         return out
 
-    def _collect_items(self, page: dict | None, api: SpotifyClient | None = None) -> list[dict]:
+    def _collect_items(self, page: dict[str, Any] | None, api: SpotifyClient | None = None) -> list[dict[str, Any]]:
         """The playable track objects of a playlist in order (see :meth:`_collect_positions`)."""
         return [t for _, t in self._collect_positions(page, api)]
 

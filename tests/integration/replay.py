@@ -59,7 +59,7 @@ class Replay:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Replay":
+    def __enter__(self) -> Replay:
         self._thread.start()
         return self
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from replay import load
 
 from local.emulator import SpotifyEmulator, load_catalog
-from tests.integration.replay import load
 
 #: Keys the real API itself leaves out depending on the request: ``available_markets`` when a market is given
 #: (then ``is_playable``/``linked_from``/``restrictions`` appear instead), ``album_group`` outside artist albums,
@@ -37,7 +37,7 @@ def _kind(v) -> str:
     return type(v).__name__
 
 
-def conform(real, emu, where: str = "$", *, required: set[str] = frozenset()) -> list[str]:
+def conform(real, emu, where: str = "$", *, required: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Problems where ``emu`` departs from the shape of ``real`` (a recorded response)."""
     if real is None:
         return []
@@ -109,7 +109,7 @@ def _dev(emu) -> bool:
     return emu.mode == "development"
 
 
-def check(real_files: list[str], emu, got, *, required: set[str] = frozenset()):
+def check(real_files: list[str], emu, got, *, required: set[str] | frozenset[str] = frozenset()):
     for f in real_files:
         real = load(f)
         if _dev(emu):
@@ -211,7 +211,7 @@ def test_playlist_items_feb2026_item_only_with_awkward_entries(emu):
     kinds = [None if it["item"] is None else ("local" if it["is_local"] else it["item"]["type"])
              for it in page["items"][:4]]
     assert kinds == ["track", None, "episode", "local"]
-    for real_it, it in zip(real["items"][1:4], page["items"][1:4]):   # null, episode, local: same shapes
+    for real_it, it in zip(real["items"][1:4], page["items"][1:4], strict=True):   # null, episode, local: same shapes
         assert not conform(_strip(real_it) if _dev(emu) else real_it, it, required={"item", "is_local"})
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
+from replay import Replay, load
 
 from producers.logic.catalog import refresh_catalog
 from producers.logic.charts import chart_records, entries_from_playlist, run_weekly
@@ -14,7 +16,6 @@ from producers.logic.listening import fetch_followed, fetch_recently_played, fol
 from sori.charts import load_charts
 from sori.spotify.capabilities import Capabilities
 from sori.spotify.sources import GLOBAL_TOP50, Sources
-from tests.integration.replay import Replay, load
 
 AT = "2026-12-04T00:00:00Z"
 KR = "37i9dQZEVXbNxXF4SkHj9F"
@@ -37,6 +38,12 @@ def items(pid: str) -> str:
     return f"/v1/playlists/{pid}/items"
 
 
+def positions(src: Sources, pid: str) -> list[tuple[int, dict[str, Any]]]:
+    got = src.chart_playlist(pid)
+    assert got is not None
+    return got
+
+
 def by_type(recs, kind):
     return [r for r in recs if r["type"] == kind]
 
@@ -47,7 +54,7 @@ def test_rank_is_the_playlist_position_after_episodes(replay):
     """zmb3/spotify's recording: positions 1–2 are episodes, 3–4 tracks (old code ranked them 1 and 2)."""
     replay.route("GET", items(KR), "spotify/zmb3_playlist_items_episodes_and_tracks.json")
     src = Sources(replay.app_client(), Capabilities())
-    entries = entries_from_playlist(src.chart_playlist(KR))
+    entries = entries_from_playlist(positions(src, KR))
     assert [(e.rank, e.track_id) for e in entries] == [(3, "5aFGo8wHEntVxFI8IF7Wuj"), (4, "0j4FFgyRleA5IbWP4BmlIC")]
 
 
@@ -58,7 +65,7 @@ def test_feb2026_item_only_pages_keep_positions_across_pages(replay):
     replay.route("GET", items(KR), "spotify/handmade_playlist_items_feb2026_page2.json", query={"offset": "5"})
     src = Sources(replay.app_client(), Capabilities())
     chart = load_charts()["kr"]
-    entries = entries_from_playlist(src.chart_playlist(KR))
+    entries = entries_from_playlist(positions(src, KR))
     assert [e.rank for e in entries] == [1, 5, 6, 7]
     recs = by_type(chart_records(chart, "2026-02-26", entries, "top50-playlist", emitted_at=AT), "chart_entry")
     assert [r["data"]["rank"] for r in recs] == [1, 5, 6, 7]
@@ -68,7 +75,8 @@ def test_feb2026_item_only_pages_keep_positions_across_pages(replay):
 # -- item 2: real Top 50 ids; an unknown id is not an editorial removal ----------------------------------------
 
 def test_charts_csv_carries_the_real_top50_ids():
-    rows = {r["country"]: r["top50_playlist_id"] for r in csv.DictReader(open(ROOT / "sori/data/charts.csv"))}
+    with open(ROOT / "sori/data/charts.csv", encoding="utf-8") as fh:
+        rows = {r["country"]: r["top50_playlist_id"] for r in csv.DictReader(fh)}
     assert (rows["global"], rows["kr"], rows["jp"]) == (GLOBAL_TOP50, KR, "37i9dQZEVXbKXQ4mDTEBXq")
     assert len(rows) == 62 == len(set(rows.values()))
     assert "37i9dQZEVXbNxXF4SkHj9F" in (ROOT / "sori/data/charts_sources.md").read_text()
@@ -84,7 +92,7 @@ def test_one_unknown_playlist_id_skips_only_that_chart(replay, caplog):
         assert src.chart_playlist(missing) is None
     assert src.caps.get("editorial_playlists") is True   # the Global id answered: editorial playlists readable
     assert src.missing_playlists == [missing] and "does not exist" in caplog.text
-    assert len(src.chart_playlist(KR)) > 0                # the next chart still reads its playlist
+    assert len(positions(src, KR)) > 0                # the next chart still reads its playlist
 
 
 @pytest.mark.parametrize("status,pid", [(403, KR), (404, GLOBAL_TOP50)])
@@ -104,7 +112,7 @@ def test_run_weekly_over_real_pages(replay):
     replay.route("GET", items(ar.top50_playlist_id), (404, "spotify/handmade_error_404.json"))
     replay.route("GET", items(kr.top50_playlist_id), "spotify/java_playlist_items.json")
     replay.route("GET", "/v1/audio-features", "spotify/java_audio_features_several.json")
-    out = []
+    out: list[dict[str, Any]] = []
     res = run_weekly([gl, ar, kr], "2026-11-26", Sources(replay.app_client(), Capabilities()), out.extend,
                      emitted_at=AT)
     assert res.charts == {"global": "top50-playlist", "ar": "awaiting-drop", "kr": "top50-playlist"}
@@ -146,7 +154,7 @@ def test_dev_mode_search_miss_fetches_the_single_artist(replay):
     replay.route("GET", "/v1/search", "spotify/zmb3_search_tracks.json")
     replay.route("GET", f"/v1/artists/{aid}", "spotify/java_artist.json")
     replay.route("GET", "/v1/audio-features", (403, "spotify/handmade_error_403.json"))
-    out = []
+    out: list[dict[str, Any]] = []
     src = Sources(replay.app_client(), Capabilities(), replay.reccobeats())
     res = refresh_catalog([{"id": aid, "name": "Band of Horses"}], src, out.extend, emitted_at=AT)
     (artist,) = by_type(out, "artist")
@@ -162,7 +170,7 @@ def test_dev_mode_search_hit_needs_no_extra_call(replay):
     replay.route("GET", "/v1/search", "spotify/zmb3_search_artist.json")
     src = Sources(replay.app_client(), Capabilities())
     tt = src.top_tracks(found["id"], found["name"])
-    assert tt.via == "search" and tt.artist["id"] == found["id"] and replay.hits(f"/v1/artists/{found['id']}") == 0
+    assert tt.via == "search" and tt.artist is not None and tt.artist["id"] == found["id"] and replay.hits(f"/v1/artists/{found['id']}") == 0
 
 
 # -- item 5: refresh token kept unless rotated -------------------------------------------------------------------
@@ -196,7 +204,7 @@ def test_catalog_extended_mode_over_recorded_responses(replay):
     pl = load("spotify/java_me_playlists.json")["items"]
     for p in pl:
         replay.route("GET", items(p["id"]), "spotify/java_playlist_items.json")
-    out = []
+    out: list[dict[str, Any]] = []
     user = replay.user_client()
     replay.route("POST", "/api/token", "spotify/java_token_refresh.json")
     res = refresh_catalog([{"id": a["id"], "name": a["name"]} for a in several],
