@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test unit integration e2e lint bench clean down
+
+.PHONY: print-lambda-pip install system-deps demo test unit integration e2e lint bench clean down
 
 # Debian packages the tests drive: headless Chromium (chat page, dashboard) and CJK fonts to render Korean.
 # MariaDB is installed on demand by local/mariadb.py when no server is configured.
@@ -55,13 +56,37 @@ down:
 clean: down
 	rm -rf $(VENV) .sori build .pytest_cache
 
-# --- sam build (BuildMethod: makefile): one target per function, plus the shared layer ---
-# `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
+# --- sam build (BuildMethod: makefile): one target per function, plus the shared layers ---
+# `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set (samconfig.toml: build_in_source, so nothing
+# but what a target copies leaves the source tree). Wheels are always the Lambda runtime's (CPython 3.12,
+# manylinux x86_64), whatever Python or OS the build host runs: pip never picks a wheel for the host. The
+# requirements files pin every transitive dependency, so the layers install with --no-deps: nothing unpinned.
+LAMBDA_PYTHON_VERSION := 3.12
+LAMBDA_PLATFORMS := manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_26_x86_64 manylinux_2_28_x86_64 \
+                    manylinux_2_31_x86_64 manylinux_2_34_x86_64
+LAMBDA_PIP = $(PYTHON) -m pip install -q --disable-pip-version-check --no-warn-conflicts --no-compile \
+             --implementation cp --python-version $(LAMBDA_PYTHON_VERSION) --abi cp312 --only-binary=:all: \
+             $(foreach p,$(LAMBDA_PLATFORMS),--platform $(p))
+
+# the exact pip command line the build targets use (local/lambda_check.py builds its stand-ins with it)
+print-lambda-pip:
+	@echo $(LAMBDA_PIP)
+
 build-SoriLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	cp -r sori "$(ARTIFACTS_DIR)/python/"
-	$(PYTHON) -m pip install -q --target "$(ARTIFACTS_DIR)/python" aws-kinesis-agg==1.2.3 spotipy==2.26.0 pymysql==1.2.4 rapidfuzz==3.14.6 pybase64==1.5.1
+	cp -R sori "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python/sori" -name __pycache__ -prune -exec rm -rf {} +
+	$(LAMBDA_PIP) --no-deps --target "$(ARTIFACTS_DIR)/python" -r requirements/sori-layer.txt
+
+# The same layer without protobuf, for the functions that also take the AWS SDK for pandas layer (it ships protobuf).
+build-SoriPandasLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	cp -R sori "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python/sori" -name __pycache__ -prune -exec rm -rf {} +
+	$(LAMBDA_PIP) --no-deps --target "$(ARTIFACTS_DIR)/python" -r requirements/sori-layer-pandas.txt
 
 build-%Function:
 	mkdir -p "$(ARTIFACTS_DIR)"
-	cp -r producers consumers chatbot "$(ARTIFACTS_DIR)/"
+	cp -R producers consumers chatbot "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+	rm -f "$(ARTIFACTS_DIR)/consumers/related_builder/Dockerfile"

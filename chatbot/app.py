@@ -21,12 +21,12 @@ import json
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from chatbot.budget import Deadline
 from chatbot.service import answer
 from sori.kakao import KakaoRequestError, SkillRequest, error_response, validate_response
+from sori.observability import function_logger
 from sori.settings import get_settings, secret_value
 
 __all__ = ["LAMBDA_MARGIN_S", "SECRET_HEADER", "app", "deadline_for", "skill_secret"]
@@ -35,7 +35,7 @@ SECRET_HEADER = "x-skill-secret"
 LAMBDA_MARGIN_S = 0.3  # keep this much of the Lambda's own timeout for shaping and returning the answer
 JSON = "application/json; charset=utf-8"
 
-logger = Logger(service="chatbot")
+logger = function_logger("chatbot")
 app = APIGatewayHttpResolver()
 
 

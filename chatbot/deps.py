@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from chatbot.resolve import NameIndex
 from chatbot.service import SearchUnavailable
 from sori._types import BotoClient
-from sori.settings import Settings, get_settings
+from sori.settings import ChatbotSettings, Settings
 
 if TYPE_CHECKING:
     import pymysql
@@ -115,7 +115,9 @@ class LiveBackend:
     """The chatbot's data access over MySQL, DynamoDB, Spotify and SQS (see the module docstring)."""
 
     def __init__(self, settings: Settings | None = None, *, index_ttl_s: float = INDEX_TTL_S):
-        self.settings = settings or get_settings()
+        # checked here, on the first request that needs data (the cold start), not on first use of each value
+        checked = ChatbotSettings.from_settings(settings) if settings is not None else ChatbotSettings.current()
+        self.settings = checked.base
         self.index_ttl_s = index_ttl_s
         self._index: NameIndex | None = None
         self._index_at = 0.0

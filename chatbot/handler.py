@@ -9,8 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from chatbot.app import app, logger
+from sori.observability import observed
+from sori.settings import ChatbotSettings, check_on_cold_start
+
+check_on_cold_start(ChatbotSettings)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

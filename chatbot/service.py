@@ -162,9 +162,8 @@ class _Answer:
             res = resolve(utt, index)
         if res.kind == "empty":
             return self._examples_reply("help", index)
-        if res.kind == "artist":
-            best = res.best
-            assert best is not None
+        best = res.best if res.kind == "artist" else None
+        if best is not None:  # (an "artist" resolution always has a best candidate; without one, search)
             if res.partial and not extra_id and len(utt.strip()) <= WHOLE_TEXT_MAX_CHARS:
                 better = self._whole_text_match(utt, index)
                 if better is not None:
@@ -275,7 +274,8 @@ class _Answer:
     def _new_artist(self, m: Candidate, tracks: Sequence[Mapping[str, Any]], alias: str | None,
                     index: NameIndex) -> Outcome:
         a = m.detail.get("artist")
-        assert isinstance(a, Mapping)
+        if not isinstance(a, Mapping):  # judge_search puts the artist object on every new-artist match
+            raise ValueError(f"search match {m.artist_id!r} carries no artist object")
         row = _artist_row(a)
         self.deadline.run("insert", self.backend.add_artist, row)
         index.add_artist(row["id"], row["name"])

@@ -17,10 +17,13 @@ from typing import Any
 
 from producers.logic.catalog import refresh_catalog
 from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
+from sori.observability import observed
+from sori.settings import CatalogSettings, check_on_cold_start
 from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
 FRESH_WITHIN_MINUTES = 60.0
+check_on_cold_start(CatalogSettings)
 
 
 def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
@@ -124,7 +127,7 @@ def run_catalog(event: dict[str, Any], run: Run, store: Any,
     return public(summary)
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run = open_run("catalog")
+    run = open_run("catalog", CatalogSettings.current().base)
     return run_catalog(event or {}, run, artist_store(run.settings))

@@ -19,9 +19,12 @@ from typing import Any
 from producers.logic.charts import ingest_csv, run_weekly
 from producers.runtime import Run, artist_store, logger, name_resolver, open_run, public, seed_new_artists
 from sori.charts import ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename
+from sori.observability import observed
+from sori.settings import ChartsDropSettings, ChartsSettings, check_on_cold_start
 
 CHECKPOINT = "charts#checkpoint"
 REJECTED_PREFIX = "rejected/charts/"
+check_on_cold_start(ChartsDropSettings)  # what both functions of this module need (the weekly run: ChartsSettings)
 
 
 def run_charts(event: dict[str, Any], run: Run, store: Any,
@@ -43,9 +46,9 @@ def run_charts(event: dict[str, Any], run: Run, store: Any,
                               charts=res.charts, pending_charts=res.pending, artists_seeded=seeded))
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run = open_run("charts")
+    run = open_run("charts", ChartsSettings.current().base)
     return run_charts(event or {}, run, artist_store(run.settings))
 
 
@@ -96,11 +99,11 @@ def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict
     return {"key": key, "error": str(err), "line": err.line}
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def s3_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
 
-    run = open_run("charts-drop")
+    run = open_run("charts-drop", ChartsDropSettings.current().base)
     store = artist_store(run.settings)
     s3 = boto3.client("s3")
     ingested, rejected = [], []

@@ -19,10 +19,13 @@ from producers.runtime import (
     save_rotated_token,
     seed_new_artists,
 )
+from sori.observability import observed
+from sori.settings import ListeningSettings, check_on_cold_start
 from sori.spotify.client import QuotaExceeded, RateLimited
 
 CURSOR = "listening#recently_played"
 JOBS = ("recently_played", "followed_artists")
+check_on_cold_start(ListeningSettings)
 
 
 def run_listening(event: dict[str, Any], run: Run, store: Any) -> dict[str, Any]:
@@ -59,8 +62,8 @@ def run_listening(event: dict[str, Any], run: Run, store: Any) -> dict[str, Any]
     return public(run.summary(artists=extra.get("followed", 0), stopped=stopped, **extra))
 
 
-@logger.inject_lambda_context
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run = open_run("listening")
+    run = open_run("listening", ListeningSettings.current().base)
     return run_listening(event or {}, run, artist_store(run.settings) if (event or {}).get("job") ==
                          "followed_artists" else None)

@@ -11,10 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from sori.kinesis.producer import KinesisProducer
 from sori.metrics import publish, run_figures
+from sori.observability import function_logger
 from sori.records import utc_now
 from sori.settings import Settings, clear_secret_cache, get_settings, secret_value
 from sori.spotify.capabilities import Capabilities
@@ -22,7 +21,7 @@ from sori.spotify.client import Retrier, app_client, reccobeats_client, shared_b
 from sori.spotify.sources import Sources
 from sori.stores.state import StateStore
 
-logger = Logger(service="sori-producers")
+logger = function_logger("sori-producers")
 
 MODES = ("extended", "development")
 

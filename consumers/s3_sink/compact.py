@@ -11,14 +11,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sori.lake import CompactionReport, LakeStorage, compact_partition, live_files
+from sori.observability import function_logger, observed
 from sori.records import TABLES
-from sori.settings import get_settings
+from sori.settings import CompactSettings, check_on_cold_start
 
-logger = Logger(service="compact")
+logger = function_logger("compact")
+check_on_cold_start(CompactSettings)
 
 
 def candidates(storage: LakeStorage, tables: Iterable[str], *, dt_: str | None, today: str,
@@ -44,9 +45,11 @@ def run(storage: LakeStorage, *, table: str | None = None, dt_: str | None = Non
             for t, d in candidates(storage, tables, dt_=dt_, today=today, min_age_days=min_age_days)]
 
 
+@observed(logger)
 def lambda_handler(event: Mapping[str, Any] | None, context: LambdaContext | None = None) -> dict[str, Any]:
     event = event or {}
-    reports = run(LakeStorage.from_settings(get_settings()), table=event.get("table"), dt_=event.get("dt"),
+    storage = LakeStorage.from_settings(CompactSettings.current().base)
+    reports = run(storage, table=event.get("table"), dt_=event.get("dt"),
                   today=event.get("today"), min_age_days=int(event.get("min_age_days", 1)),
                   target_rows=int(event.get("target_rows", 1_000_000)))
     logger.info("compacted", extra={"partitions": len(reports)})

@@ -96,8 +96,16 @@ def _prefix_words(name: str) -> tuple[np.ndarray, np.ndarray]:
     return mask.view(np.uint64), value.view(np.uint64)
 
 
-_PREFIXES = [_prefix_words(name) for name in _FAST_ORDER]
-assert all(m[0] == np.uint64(2**64 - 1) and p[0] == _PREFIXES[0][1][0] for m, p in _PREFIXES)
+def _check_prefix_layout(prefixes: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The type peek relies on every prefix's first word being whole (all mask) and the same (``{"type":"``);
+    raise ``RuntimeError`` at import if that ever stops holding, instead of misrouting records."""
+    for mask, value in prefixes:
+        if mask[0] != np.uint64(2**64 - 1) or value[0] != prefixes[0][1][0]:
+            raise RuntimeError("record-type prefixes no longer share a whole first word: fix _prefix_words")
+    return prefixes
+
+
+_PREFIXES = _check_prefix_layout([_prefix_words(name) for name in _FAST_ORDER])
 
 
 @dataclass

@@ -52,21 +52,42 @@ def zip_packages(packages: Iterable[str], root: Path = REPO, prefix: str = "") -
     return buf.getvalue()
 
 
-def package(template: dict, upload: Callable[[bytes], str]) -> dict:
+def package(template: dict, upload: Callable[[bytes], str], image_uri: Callable[[str], str] | None = None) -> dict:
     """Point every function's ``CodeUri`` and every layer's ``ContentUri`` at uploaded zips (``sam package``).
 
-    ``upload(data) -> "s3://bucket/key"``. Returns a new template; the input is not changed.
+    ``upload(data) -> "s3://bucket/key"``. Container-image functions get ``ImageUri = image_uri(logical_id)``, as
+    ``sam package`` gives them; without ``image_uri`` (moto, which runs no images) they are deployed as the zip
+    function their image holds. Returns a new template; the input is not changed.
     """
     t = copy.deepcopy(template)
     code_uri = upload(zip_packages(FUNCTION_PACKAGES))
     layer_uri = upload(zip_packages(LAYER_PACKAGES, prefix="python/"))
     t.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
-    for res in t["Resources"].values():
+    for lid, res in t["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
+            if res.get("Properties", {}).get("PackageType") == "Image" and image_uri is not None:
+                res["Properties"]["ImageUri"] = image_uri(lid)
+                continue
+            _image_as_zip(res)
             res.setdefault("Properties", {})["CodeUri"] = code_uri
         elif res["Type"] == "AWS::Serverless::LayerVersion":
             res.setdefault("Properties", {})["ContentUri"] = layer_uri
     return t
+
+
+def _image_as_zip(res: dict) -> None:
+    """moto cannot run container images: deploy an image function as the zip function its image holds.
+
+    The image's ``CMD`` (``ImageConfig.Command``) is the handler; the local runners call it in-process like every
+    other handler. What the image itself contains is checked by tests/lambda, not here.
+    """
+    props = res.get("Properties", {})
+    if props.get("PackageType") != "Image":
+        return
+    props.pop("PackageType")
+    props["Handler"] = props.pop("ImageConfig")["Command"][0]
+    props["Runtime"] = "python3.12"  # the image's base: public.ecr.aws/lambda/python:3.12
+    res.pop("Metadata", None)
 
 
 def sam_transform(template: dict, region: str = DEFAULT_REGION, parameters: Mapping[str, Any] | None = None) -> dict:

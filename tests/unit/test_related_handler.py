@@ -9,6 +9,7 @@ def test_handler_calls_build_with_settings_and_returns_summary(monkeypatch, caps
     from sori.settings import get_settings
 
     monkeypatch.setenv("SORI_RELATED_K", "7")
+    monkeypatch.setenv("SORI_MYSQL_URL", "mysql://root@127.0.0.1:3306/sori")  # required since settings are checked
     get_settings.cache_clear()
     seen = {}
 
@@ -27,6 +28,10 @@ def test_handler_calls_build_with_settings_and_returns_summary(monkeypatch, caps
 
 def test_handler_propagates_failures(monkeypatch):
     import consumers.related_builder.handler as h
+    from sori.settings import get_settings
+
+    monkeypatch.setenv("SORI_MYSQL_URL", "mysql://root@127.0.0.1:3306/sori")  # required since settings are checked
+    get_settings.cache_clear()
 
     def boom(settings):
         raise RuntimeError("lake empty")

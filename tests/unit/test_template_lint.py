@@ -35,7 +35,8 @@ HANDLERS = {
     "RelatedBuilderFunction": "consumers.related_builder.handler.lambda_handler",
     "ChatbotFunction": "chatbot.handler.lambda_handler",
 }
-PANDAS_FUNCTIONS = {"S3SinkFunction", "CompactFunction", "RelatedBuilderFunction"}
+PANDAS_FUNCTIONS = {"S3SinkFunction", "CompactFunction"}
+IMAGE_FUNCTIONS = {"RelatedBuilderFunction"}  # a container image: no layers (scipy + faiss do not fit beside pandas)
 DATA_SERVICES = ("s3", "dynamodb", "kinesis", "sqs", "secretsmanager", "glue", "athena", "kms")
 
 
@@ -94,11 +95,32 @@ def test_every_agreed_function_with_its_handler(sam, cfn):
         assert p["Runtime"] == "python3.12"
         env = p["Environment"]["Variables"]
         assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"] == "sori"
-        layers = json.dumps(p["Layers"])
-        assert ("AwsSdkPandasLayerArn" in layers) == (lid in PANDAS_FUNCTIONS), lid
-        assert "SoriLayer" in layers and "PowertoolsLayerArn" in layers
+        if lid in IMAGE_FUNCTIONS:
+            assert "Layers" not in p, lid
+        else:
+            layers = json.dumps(p["Layers"])
+            assert ("AwsSdkPandasLayerArn" in layers) == (lid in PANDAS_FUNCTIONS), lid
+            # the pandas layer ships protobuf: those functions take the protobuf-free SoriPandasLayer, last-but-one
+            assert ('"SoriPandasLayer' in layers) == (lid in PANDAS_FUNCTIONS), lid
+            assert ('"SoriLayer' in layers) != (lid in PANDAS_FUNCTIONS), lid
+            assert "PowertoolsLayerArn" in layers
         assert p["Timeout"] <= 900
     assert fns["ChatbotFunction"]["Timeout"] <= 5  # Kakao's skill limit
+
+
+def test_the_related_builder_deploys_as_a_container_image(sam):
+    cloud = sam_transform(package(sam, lambda data: "s3://artifacts/code.zip",
+                                  image_uri=lambda lid: f"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/sori:{lid}"))
+    images = {lid for lid, r in cloud["Resources"].items()
+              if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("PackageType") == "Image"}
+    assert images == IMAGE_FUNCTIONS
+    p = cloud["Resources"]["RelatedBuilderFunction"]["Properties"]
+    assert "Layers" not in p and "Runtime" not in p and "Handler" not in p
+    assert p["ImageConfig"]["Command"] == [HANDLERS["RelatedBuilderFunction"]]
+    meta = sam["Resources"]["RelatedBuilderFunction"]["Metadata"]
+    dockerfile = (Path(TEMPLATE_PATH).parent / meta["DockerContext"] / meta["Dockerfile"]).read_text()
+    assert dockerfile.splitlines()[-1] == f'CMD ["{HANDLERS["RelatedBuilderFunction"]}"]'
+    assert "FROM public.ecr.aws/lambda/python:3.12" in dockerfile
 
 
 def test_env_names_map_onto_settings_fields(cfn):
@@ -456,7 +478,7 @@ def test_managed_layer_parameters_follow_the_published_names_and_our_pins(sam):
     import re
 
     params = sam["Parameters"]
-    runtime = sam["Globals"]["Function"]["Runtime"]  # python3.12
+    runtime = sam["Resources"]["ChatbotFunction"]["Properties"]["Runtime"]  # python3.12
     arch = sam["Globals"]["Function"]["Architectures"][0]
     pt = params["PowertoolsLayerArn"]
     assert pt["Type"] == "AWS::SSM::Parameter::Value<String>"
