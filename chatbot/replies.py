@@ -104,6 +104,10 @@ def reason_text(lang: str, reason: Any, score: Any = None) -> str:
     >>> reason_text("en", None, 0.42)
     'similarity 42%'
     """
+    if isinstance(reason, Mapping) and reason.get("v") == 2:  # the blend's reasons tell their own truth
+        from sori.related.reasons import render
+
+        return render(reason, lang)
     parts = []
     if isinstance(reason, Mapping):
         shared = [_collection_name(s) for s in (reason.get("shared") or []) if s] \

@@ -24,6 +24,10 @@ from rich.panel import Panel
 from local import stack
 
 
+#: Whose related artists the demo prints after the build.
+DEMO_ARTISTS = ("BTS", "BLACKPINK", "SHINee", "TWICE", "Queen", "Drake", "Coldplay")
+
+
 class DemoError(RuntimeError):
     pass
 
@@ -85,8 +89,16 @@ def _flow(info: dict, *, mode: str, artist: str, limit: int | None, console: Con
     from local.commands.related import run_related
 
     related = _step(console, "6. related artists", run_related)
-    console.print({k: related.get(k) for k in ("artists", "pairs", "generation", "modes", "weights")
-                   if k in related})
+    console.print({k: related.get(k) for k in ("artists", "pairs", "generation", "modes", "collections",
+                                               "missing_sources", "weights", "seconds", "seconds_rank",
+                                               "seconds_score") if k in related})
+    judged = related.get("listener_judgments") or {}
+    console.print(f"[bold]listener-judgment score of this build[/bold] (held-out listener collections): "
+                  f"p@10 {judged.get('blend')}, nDCG@10 {judged.get('ndcg_blend')} over {judged.get('seeds')} "
+                  f"artists, {judged.get('held_out_collections')} held-out collections")
+    from local.commands.related import print_top
+
+    print_top(DEMO_ARTISTS, console=console)
 
     from local.commands.chatbot import post_skill, render_text, skill_payload
 

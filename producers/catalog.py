@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import sori
 from producers.logic.catalog import refresh_catalog
 from producers.runtime import Run, artist_rows, artist_store, logger, open_run, open_user, public, save_rotated_token
 from sori.observability import observed
@@ -22,6 +25,19 @@ from sori.settings import CatalogSettings, check_on_cold_start
 from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
+# beside the sori package wherever it is installed (the SoriLayer on Lambda, not next to this file)
+PUBLIC_PLAYLISTS_PATH = Path(sori.__file__).resolve().parent / "data" / "public_playlists.txt"
+
+
+def public_playlist_ids(env: Mapping[str, str] | None = None, path: Path = PUBLIC_PLAYLISTS_PATH) -> list[str]:
+    """The operator-listed public playlists: ``sori/data/public_playlists.txt`` (one id a line, ``#`` comments)
+    then ``SORI_PUBLIC_PLAYLIST_IDS`` (comma-separated), deduplicated in that order."""
+    env = os.environ if env is None else env
+    ids: list[str] = []
+    if path.exists():
+        ids += [ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    ids += [x.strip() for x in (env.get("SORI_PUBLIC_PLAYLIST_IDS") or "").split(",")]
+    return list(dict.fromkeys(i for i in ids if i))
 FRESH_WITHIN_MINUTES = 60.0
 check_on_cold_start(CatalogSettings)
 
@@ -107,7 +123,8 @@ def run_catalog(event: dict[str, Any], run: Run, store: Any,
 
     res = refresh_catalog(artists, run.sources, run.emit, emitted_at=run.emitted_at,
                           pending_features=checkpoint.get("pending_features"), on_chunk=on_chunk,
-                          progress=progress, user=user, user_id=user_id)
+                          progress=progress, user=user, user_id=user_id,
+                          public=public_playlist_ids() if not (ids or names) else None)
     save_rotated_token(run)
     if res.stopped:
         run.state.put(CHECKPOINT, {"pending_artists": res.pending_artists, "pending_features": res.pending_features,
@@ -121,6 +138,7 @@ def run_catalog(event: dict[str, Any], run: Run, store: Any,
         aliases = seed_aliases(store.conn).inserted
     summary = run.summary(artists=res.artists_done, resumed_from=resumed, stopped=res.stopped,
                           pending_artists=len(res.pending_artists), collections=res.collections,
+                          public_playlists=res.public_playlists, collabs=res.collabs,
                           aliases_seeded=aliases, skipped_fresh=skipped_fresh)
     if failures:
         summary["batchItemFailures"] = failures

@@ -128,6 +128,7 @@ class Settings:
     related_k: int = 10
     related_weight_cooc: float = 0.7  # hybrid = w * co-occurrence + (1 - w) * audio
     related_window_days: int = 90
+    related_score: bool = True  # the build also scores its recipe on held-out listener collections
 
     extra: Mapping[str, str] = field(default_factory=dict)
 

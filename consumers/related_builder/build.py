@@ -1,4 +1,6 @@
-"""related_builder wiring: lake (Athena / DuckDB) → profiles + co-occurrence → ranking → one RDS generation.
+"""related_builder wiring: lake (Athena / DuckDB) → the learned blend (:mod:`sori.related.serve`) → one RDS
+generation. The summary names the weights it learned, its held-out listener-judgment score and the sources
+the lake lacks (``missing_sources``: in development mode, public playlists).
 
 The logic is in :mod:`sori.related`; this module only moves data between the adapters:
 
@@ -16,13 +18,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from sori.query import QueryEngine, engine_for, run_query, window
-from sori.related.hybrid import compute_related, related_rows
+from sori.related.serve import build_served
 from sori.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-#: The lake tables the two queries read.
-TABLES = ("top_tracks", "audio_features", "collection_members")
+#: The lake tables the queries read.
+TABLES = ("top_tracks", "audio_features", "collection_members", "artists")
 
 
 class GenerationStore(Protocol):
@@ -38,6 +40,15 @@ def load_frames(engine: QueryEngine, settings: Settings,
     return run_query(engine, "related_track_features", **w), run_query(engine, "related_collections", **w), w
 
 
+def load_genres(engine: QueryEngine, settings: Settings, until: dt.date | None = None) -> Any:
+    """(artist_id, genre) rows from the newest artist records in the window; None when the lake has none."""
+    try:
+        return run_query(engine, "related_artist_genres", **window(settings.related_window_days, until))
+    except Exception as e:
+        log.warning("artist genres unavailable: %s", e)
+        return None
+
+
 def build(settings: Settings | None = None, *, engine: QueryEngine | None = None, store: GenerationStore | None = None,
           until: dt.date | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Compute related artists from the lake and publish them as the new current generation."""
@@ -49,9 +60,8 @@ def build(settings: Settings | None = None, *, engine: QueryEngine | None = None
     t_query = time.perf_counter()
     if tracks.empty and members.empty:
         raise RuntimeError(f"the lake has no audio features or collections in {w['since']}..{w['until']}")
-    ranking, profiles, cooc = compute_related(tracks, members, k=settings.related_k,
-                                              weight=settings.related_weight_cooc)
-    rows = list(related_rows(ranking, profiles, cooc))
+    genres = load_genres(engine, settings, until)
+    rows, served = build_served(tracks, members, genres, k=settings.related_k, score=settings.related_score)
     t_rank = time.perf_counter()
     if store is None:
         from sori.stores.mysql import RelatedStore, connect
@@ -60,15 +70,11 @@ def build(settings: Settings | None = None, *, engine: QueryEngine | None = None
     built_at = now or dt.datetime.now(dt.UTC)
     generation = store.write_generation(rows, built_at)
     summary = {
-        "generation": generation, "built_at": built_at.isoformat(), "window": w,
-        "artists": len(ranking.artist_ids), "profiled": len(profiles),
-        "with_cooccurrence": int(cooc.has_any.sum()), "collections": len(cooc.collection_ids),
-        "pairs": len(rows), "k": settings.related_k, "modes": {"hybrid": int(cooc.has_any.sum()),
-                                                              "audio_only": int(len(ranking.artist_ids)
-                                                                                - cooc.has_any.sum())},
-        "weights": {"cooc": settings.related_weight_cooc, "audio": round(1 - settings.related_weight_cooc, 6)},
+        "generation": generation, "built_at": built_at.isoformat(), "window": w, **served,
+        "pairs": len(rows), "k": settings.related_k,
         "seconds": {"query": round(t_query - t0, 3), "rank": round(t_rank - t_query, 3),
                     "write": round(time.perf_counter() - t_rank, 3)},
     }
-    log.info("related generation %s: %s artists, %s pairs", generation, summary["artists"], len(rows))
+    log.info("related generation %s: %s artists, %s pairs, missing %s", generation, summary["artists"], len(rows),
+             list(summary["missing_sources"]))
     return summary

@@ -3,7 +3,7 @@
     sori run related                     # lake → profiles + co-occurrence → RDS (a new generation), on the stack
     sori related export [--format csv]   # the current generation: artist,related,rank,score (with names)
     sori related show NAME               # one artist's related list with the reasons
-    sori eval related [--source catalog|lake] [--k 10] [--weight 0.7]   # quality figures as one JSON line
+    sori eval related [--source catalog|lake] [--k 10]   # listener-judgment figures as one JSON line
 
 ``sori eval related`` needs no stack with ``--source catalog`` (the default): it builds the same frames the
 lake queries return straight from the emulator's catalog (each artist's top 10 tracks by popularity, one
@@ -56,6 +56,67 @@ def catalog_frames(catalog=None, top: int = 10):
     return (pd.DataFrame(rows),
             pd.DataFrame(members, columns=["kind", "collection_id", "artist_id", "collection_name"]),
             pd.DataFrame(genres, columns=["artist_id", "collection_id", "genre"]))
+
+
+def catalog_sources(catalog=None, *, weeks: int = 12, session_days: int = 60,
+                    end_ms: int = 1_795_000_000_000) -> dict:
+    """Every "put together" source the emulator serves, in the shape of ``related_collections.sql`` rows,
+    plus artist genres and popularity — what the lake holds after a full extended-mode run, without a stack.
+
+    ``playlist``: the catalog's public playlists (every credited artist of each track); ``collab``: tracks
+    credited to several catalog artists; ``chart``: each country's weekly Top 50 over ``weeks`` weeks (one
+    collection per country-week, so an artist's rows are its country × week fingerprint); ``session``: the
+    listening user's plays over ``session_days`` days, split at 30-minute gaps.
+    Returns ``{"tracks", "members", "genres", "popularity", "labels"}`` (labels: majority playlist genre, for
+    the diagnostic only).
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from local.emulator import Charts, Listener, load_catalog
+    from sori.related.evaluate import majority_labels
+
+    cat = catalog or load_catalog()
+    tracks, _, genre_rows = catalog_frames(cat)
+    rows: list[tuple] = []
+
+    def add(kind: str, cid: str, name: str, tids) -> None:
+        for tid in tids:
+            for a in cat.credited_artists(tid):
+                rows.append((kind, cid, a.id, name))
+
+    for p in cat.playlists.values():
+        add("playlist", p.id, p.name, p.track_ids)
+    for t in cat.tracks.values():
+        credited = cat.credited_artists(t)
+        if len(credited) > 1:
+            add("collab", t.id, t.name, [t.id])
+    charts = Charts(cat)
+    day = dt.datetime.fromtimestamp(end_ms / 1000, dt.UTC).date()
+    for d in charts.defs.values():
+        if d.country == "global":
+            continue
+        for w in range(weeks):
+            wk = charts.week_index(day) - w
+            add("chart", f"{d.chart_id}:{wk}", f"{d.name} {charts._week_monday(wk)}", charts.ranking(d.country, wk, 50))
+    listener = Listener(cat)
+    gap, sid, last = 30 * 60 * 1000, None, 0
+    from local.emulator import SLOT_MS
+
+    for slot in range(end_ms // SLOT_MS - session_days * 12, end_ms // SLOT_MS):
+        for ms, tid, _ in listener.session(slot):
+            if sid is None or ms - last > gap:
+                sid = f"sori-listener:{ms}"
+            last = ms
+            add("session", sid, "", [tid])
+    members = pd.DataFrame(rows, columns=["kind", "collection_id", "artist_id", "collection_name"])
+    members = members.drop_duplicates(["kind", "collection_id", "artist_id"]).reset_index(drop=True)
+    genres = pd.DataFrame([(a.id, g) for a in cat.artists.values() for g in a.genres],
+                          columns=["artist_id", "genre"])
+    return {"tracks": tracks, "members": members, "genres": genres,
+            "popularity": {a.id: a.popularity for a in cat.artists.values()},
+            "labels": majority_labels(genre_rows)}
 
 
 def _use_stack() -> dict:
@@ -126,6 +187,28 @@ def show(name: str, url: str | None = typer.Option(None, help="mysql://… (defa
                          ensure_ascii=False))
 
 
+def print_top(names, *, url: str | None = None, console=None, lang: str = "en") -> dict:
+    """Each named artist's current top-10 with its reason line (KR and EN); returns ``{name: [(related,
+    ko, en)]}``."""
+    from sori.related.reasons import render
+    from sori.stores.mysql import ArtistStore, RelatedStore
+    from sori.text import normalize
+
+    out: dict = {}
+    with closing(_connect(url)) as conn:
+        for name in names:
+            hits = ArtistStore(conn).find_by_name_norm(normalize(name))
+            rel = RelatedStore(conn).current(hits[0]["id"]) if hits else []
+            out[name] = [(r["name"] or r["related_id"], render(r["reason"], "ko"), render(r["reason"], "en"))
+                         for r in rel[:10]]
+            conn.rollback()
+    for name, rows in out.items():
+        lines = [f"{i}. {n} — {en} / {ko}" for i, (n, ko, en) in enumerate(rows, 1)]
+        text = f"{name}:\n  " + "\n  ".join(lines or ["(no related artists)"])
+        (console.print(text) if console else print(text))
+    return out
+
+
 def _connect(url: str | None):
     """A connection of its own (closed by the caller): ``url``, else ``SORI_MYSQL_URL``, else the stack's."""
     import os
@@ -140,25 +223,28 @@ def _connect(url: str | None):
 
 @eval_app.command("related")
 def eval_related(source: str = typer.Option("catalog", help="catalog (no stack needed) | lake (running stack)"),
-                 k: int = typer.Option(10, help="Related artists per artist."),
-                 weight: float | None = typer.Option(None, help="Co-occurrence weight (default: settings).")) -> None:
-    """Genre agreement p@k of random, classic, audio-only and hybrid related lists, as one JSON line."""
-    from sori.related.evaluate import evaluate
+                 k: int = typer.Option(10, help="Related artists per artist.")) -> None:
+    """Listener-judgment p@k / nDCG@k (held-out playlists and sessions) of random, audio, each source and the
+    learned blend, as one JSON line; genre agreement only as a labelled diagnostic."""
+    from sori.related.listeners import evaluate_blend
     from sori.settings import get_settings
 
-    tracks, members, genre_rows = catalog_frames()
-    if source == "lake":
+    if source == "catalog":
+        src = catalog_sources()
+        tracks, members, genres = src["tracks"], src["members"], src["genres"]
+        extra = {"popularity": src["popularity"], "labels": src["labels"]}
+    elif source == "lake":
         _use_stack()
-        from consumers.related_builder.build import load_frames
+        from consumers.related_builder.build import load_frames, load_genres
         from sori.query import engine_for
 
         get_settings.cache_clear()
-        tracks, lake_members, _ = load_frames(engine_for(get_settings()), get_settings())
-        members = lake_members[lake_members["kind"] == "playlist"] if len(lake_members) else members
-    elif source != "catalog":
+        engine = engine_for(get_settings())
+        tracks, members, _ = load_frames(engine, get_settings())
+        genres, extra = load_genres(engine, get_settings()), {}
+    else:
         raise typer.BadParameter("source must be catalog or lake")
-    w = get_settings().related_weight_cooc if weight is None else weight
-    result = evaluate(tracks, members, genre_rows, k=k, weight=w)
+    result = evaluate_blend(tracks, members, genres, k=k, **extra)
     result["source"] = source
     print(json.dumps(result))
 

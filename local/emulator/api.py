@@ -100,9 +100,9 @@ class SpotifyApi:
                 "is_playable": True}
 
     def track_full(self, t: Track) -> dict:
-        a = self.catalog.artists[t.artist_id]
         tids = self.catalog.tracks_by_album.get(t.album.id, (t.id,))
-        return {"album": self.album_simple(t.album), "artists": [self.artist_simple(a)], "disc_number": 1,
+        artists = [self.artist_simple(a) for a in self.catalog.credited_artists(t)]
+        return {"album": self.album_simple(t.album), "artists": artists, "disc_number": 1,
                 "duration_ms": t.duration_ms, "explicit": False,
                 "external_ids": {"isrc": "QZ" + hashlib.sha1(t.id.encode()).hexdigest()[:10].upper()},
                 "external_urls": {"spotify": f"https://open.spotify.com/track/{t.id}"},
@@ -143,7 +143,7 @@ class SpotifyApi:
         p = self.catalog.playlists.get(pid)
         if p is None:
             raise ApiError(404, "Resource not found")
-        return p.name, "", list(p.track_ids), "2020-01-02T00:00:00Z"
+        return p.name, self.catalog.playlist_description(pid), list(p.track_ids), "2020-01-02T00:00:00Z"
 
     def _playlist_simple(self, pid: str) -> dict:
         name, desc, tids, _ = self._playlist_meta(pid)
@@ -276,6 +276,9 @@ class SpotifyApi:
                         albums.append(x.album)
                 found = albums
                 items = [self.album_simple(a) for a in albums[offset:offset + limit]]
+            elif t == "playlist":
+                found = cat.search_playlists(q, editorial=not self._dev())
+                items = [self._playlist_simple(p.id) for p in found[offset:offset + limit]]
             else:
                 found, items = [], []
             out[t + "s"] = self._page(ctx, items, min(len(found), 1000), limit, offset, self.url + "/v1/search")

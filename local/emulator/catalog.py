@@ -238,6 +238,7 @@ class Catalog:
         self._track_tok_index = dict(track_tok_index)
         self._track_vocab = sorted(track_tok_index)
         self._related_cache: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._credits: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     # -- simple lookups ------------------------------------------------------------------------------------------
@@ -274,6 +275,60 @@ class Catalog:
     def track_genres(self, track_id: str) -> frozenset[str]:
         """Playlist genres (edm, rap, pop, r&b, latin, rock) of the playlists this track appears in."""
         return frozenset(self._track_genres.get(track_id, ()))
+
+    # -- credits and public playlists ------------------------------------------------------------------------
+    def credited_artists(self, track: Track | str) -> list[Artist]:
+        """Every artist of a track, as the real API lists them: the main artist, then the catalog artists named
+        in a "(feat. X)" / "(with X, Y & Z)" part of the title (featured names the catalog lacks are left out)."""
+        t = self.tracks[track] if isinstance(track, str) else track
+        ids = self._credits.get(t.id)
+        if ids is None:
+            ids = (t.artist_id,)
+            m = _FEAT.search(t.name)
+            if m:
+                for part in re.split(r",|&| and | x ", m.group(1)):
+                    a = self.find_artist(part.strip())
+                    if a and a.id not in ids:
+                        ids += (a.id,)
+            self._credits[t.id] = ids
+        return [self.artists[i] for i in ids]
+
+    def playlist_artists(self, playlist_id: str) -> list[str]:
+        """Distinct main artists of a playlist's tracks, most frequent first (ties: first appearance)."""
+        p = self.playlists[playlist_id]
+        counts = Counter(self.tracks[t].artist_id for t in p.track_ids)
+        order = {a: i for i, a in reversed(list(enumerate(self.tracks[t].artist_id for t in p.track_ids)))}
+        return sorted(counts, key=lambda a: (-counts[a], order[a]))
+
+    def playlist_description(self, playlist_id: str) -> str:
+        """What a curator writes under a public playlist: its genre and the artists it features most."""
+        p = self.playlists[playlist_id]
+        names = [self.artists[a].name for a in self.playlist_artists(playlist_id)[:4]]
+        return f"{p.subgenre or p.genre} \u2014 with {', '.join(names)}" if names else (p.subgenre or p.genre)
+
+    def search_playlists(self, query: str, editorial: bool = True) -> list[Playlist]:
+        """Public playlists whose name or description matches every token of ``query``, best first: name
+        matches before description matches, then more tracks, then id. ``genre:`` filters on the playlist's
+        genre labels; ``editorial=False`` leaves out the Spotify-owned ones."""
+        q = parse_query(query)
+        toks = set(tokens(" ".join(q["free"] + q.get("artist", []))))
+        genres = {normalize(g) for g in q.get("genre", [])}
+        if not toks and not genres:
+            return []
+        ranked = []
+        for p in self.playlists.values():
+            if p.editorial and not editorial:
+                continue
+            labels = {normalize(x) for pair in p.labels for x in pair}
+            if genres and not genres <= labels:
+                continue
+            name = set(tokens(p.name))
+            text = name | set(tokens(self.playlist_description(p.id))) | labels
+            if toks and not toks <= text:
+                continue
+            ranked.append((0 if toks and toks <= name else 1, -len(p.track_ids), p.id))
+        ranked.sort()
+        return [self.playlists[pid] for *_, pid in ranked]
 
     # -- related artists -----------------------------------------------------------------------------------------
     def related_artists(self, artist_id: str, n: int = 20) -> list[Artist]:
@@ -436,6 +491,7 @@ class Catalog:
         return exact | toks | {a for a in by_compact if c in self._artist_compacts[a]}
 
 
+_FEAT = re.compile(r"[\(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s+([^\)\]]+)[\)\]]", re.I)
 _FILTER = re.compile(r'(artist|track|album|genre|year|isrc|tag):(?:"([^"]*)"|(\S+))', re.I)
 
 

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import math
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -199,16 +198,8 @@ class Charts:
         return self.ranking(cc, self.week_index(day), 50)
 
     def featured_artists(self, track: Track) -> list[str]:
-        """Catalog artists named in "(feat. X)" / "(with X)" parts of the title (CSV export only)."""
-        m = re.search(r"[\(\[]\s*(?:feat\.?|ft\.?|with)\s+([^\)\]]+)[\)\]]", track.name, re.I)
-        if not m:
-            return []
-        out = []
-        for part in re.split(r",|&| and | x ", m.group(1)):
-            a = self.catalog.find_artist(part.strip())
-            if a and a.id != track.artist_id and a.name not in out:
-                out.append(a.name)
-        return out
+        """Names of the catalog artists credited besides the main one ("(feat. X)" / "(with X)" titles)."""
+        return [a.name for a in self.catalog.credited_artists(track)[1:]]
 
     def weekly_csv(self, cc: str, day: dt.date, quote_streams: bool = True) -> str:
         """charts.spotify.com-style weekly CSV (UTF-8 BOM, CRLF, 200 rows; strings and streams quoted)."""

@@ -21,11 +21,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from producers.logic.records import artist_record, collection_records, features_record, top_track_records
+from producers.logic.records import (
+    artist_record,
+    collab_records,
+    collection_records,
+    features_record,
+    top_track_records,
+)
 from sori.spotify.client import QuotaExceeded, RateLimited, SpotifyClient
 from sori.spotify.sources import FEATURES_PER_CALL, Sources
 
 CHUNK = 50
+#: Discovery (extended mode): ``search type=playlist`` for this many of the catalog's most common genres and
+#: most popular artists.
+DISCOVERY_GENRES = 40
+DISCOVERY_ARTISTS = 60
 
 Emit = Callable[[list[dict[str, Any]]], None]
 
@@ -38,6 +48,26 @@ class CatalogResult:
     pending_features: list[list[str]] = field(default_factory=list)  # [[track_id, artist_id]]
     stopped: str | None = None  # None | "QUOTA_EXCEEDED" | "RATE_LIMITED"
     collections: int = 0
+    public_playlists: int = 0  # of which public (operator-listed or discovered) playlists
+    collabs: int = 0  # tracks credited to several artists (kind ``collab``)
+
+
+def discovery_queries(artist_records: list[dict], genres: int = DISCOVERY_GENRES,
+                      artists: int = DISCOVERY_ARTISTS) -> list[str]:
+    """Search queries that find public playlists for the catalog: its most common genres (``genre:"…"``)
+    then its most popular artists' names.
+
+    >>> recs = [{"data": {"name": "BTS", "genres": ["k-pop"], "popularity": 90}},
+    ...         {"data": {"name": "IU", "genres": ["k-pop"], "popularity": 80}}]
+    >>> discovery_queries(recs)
+    ['genre:"k-pop"', 'BTS', 'IU']
+    """
+    count: Counter = Counter()
+    for r in artist_records:
+        count.update(g for g in (r["data"].get("genres") or []) if g)
+    ranked = sorted(artist_records, key=lambda r: (-(r["data"].get("popularity") or 0), r["data"].get("name") or ""))
+    names = [r["data"]["name"] for r in ranked if r["data"].get("name")][:artists]
+    return [f'genre:"{g}"' for g, _ in count.most_common(genres)] + names
 
 
 def _stop_reason(e: Exception) -> str:
@@ -49,12 +79,16 @@ def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit
                     on_chunk: Callable[[list[dict[str, Any]]], None] | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     user: SpotifyClient | None = None, user_id: str | None = None,
+                    public: list[str] | None = None, discover: bool = True,
                     chunk_size: int = CHUNK, flush_records: int = 5000) -> CatalogResult:
     """Refresh ``artists`` (dicts with ``id``, ``name`` and optionally ``genres``/``image_url``).
 
     ``emit(records)`` sends records (raising aborts the run: nothing is marked done that was not sent);
     ``on_chunk(artist_records)`` runs after each chunk was emitted; ``user``/``user_id``: when given, the user's
-    playlists become ``collection_member`` records (kind ``playlist``).
+    playlists become ``collection_member`` records (kind ``playlist``). ``public``: playlist ids to read as
+    public playlists too (then, with ``discover``, the ones :func:`discovery_queries` finds), as long as this
+    app may read other users' playlists (extended mode). Tracks credited to several artists (top tracks and
+    playlist items) become kind ``collab`` collections.
     """
     res = CatalogResult()
     queue: list[list[str]] = [list(p) for p in (pending_features or [])]  # [track_id, artist_id] awaiting features
@@ -63,6 +97,8 @@ def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit
     total = len(todo)
     out: list[dict[str, Any]] = []  # built, not yet emitted (buffered so aggregates fill up)
     done: list[dict[str, Any]] = []  # artist records of chunks whose records are all in ``out``
+    seen_collabs: set[str] = set()
+    refreshed: list[dict[str, Any]] = []  # every artist record of the run (discovery queries)
 
     def commit(force: bool) -> None:
         """Emit the buffer, then report its artists done (nothing is marked done before it was sent)."""
@@ -95,8 +131,12 @@ def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit
             for a, tt in zip(batch, tops, strict=True):
                 rec = artist_record(a["id"], objs.get(a["id"]) or tt.artist, a, emitted_at=emitted_at)
                 done.append(rec)
+                refreshed.append(rec)
                 out.append(rec)
                 out.extend(top_track_records(a["id"], rec["data"]["name"], tt.tracks, tt.via, emitted_at=emitted_at))
+                collabs = collab_records(tt.tracks, emitted_at=emitted_at, seen=seen_collabs)
+                res.collabs += len({r["data"]["collection_id"] for r in collabs})
+                out.extend(collabs)
                 for t in tt.tracks:
                     if t["id"] not in queued:
                         queued.add(t["id"])
@@ -111,9 +151,35 @@ def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit
                                               emitted_at=emitted_at))
                 res.collections += 1
             commit(force=True)
+        if public is not None:
+            read_public(sources, public, refreshed if discover else None, out, res, seen_collabs, emitted_at)
+            commit(force=True)
     except (QuotaExceeded, RateLimited) as e:
         res.stopped = _stop_reason(e)
         commit(force=True)  # whole chunks only: an interrupted chunk added nothing to the buffer
         res.pending_artists = [{"id": a["id"], "name": a.get("name")} for a in todo[res.artists_done:]]
         res.pending_features = queue
     return res
+
+
+def read_public(sources: Sources, listed: list[str], discover_from: list[dict] | None, out: list[dict],
+                res: CatalogResult, seen_collabs: set[str], emitted_at: str) -> None:
+    """Public playlists into ``out``: the listed ids, then (``discover_from``: artist records) the ones search
+    finds — discovery only when the listed ones could be read (an app limited to its user's own playlists
+    stops at the first refusal)."""
+    done: set[str] = set()
+
+    def take(playlists) -> None:
+        for playlist, tracks in sources.public_playlists(p for p in playlists if p["id"] not in done):
+            done.add(playlist["id"])
+            out.extend(collection_records("playlist", playlist["id"], playlist.get("name"), tracks,
+                                          emitted_at=emitted_at))
+            collabs = collab_records(tracks, emitted_at=emitted_at, seen=seen_collabs)
+            res.collabs += len({r["data"]["collection_id"] for r in collabs})
+            out.extend(collabs)
+            res.collections += 1
+            res.public_playlists += 1
+
+    take([{"id": i} for i in dict.fromkeys(listed)])
+    if discover_from and sources.caps.get("playlist_items") is not False:
+        take(sources.find_playlists(discovery_queries(discover_from)))

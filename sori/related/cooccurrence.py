@@ -50,11 +50,28 @@ class Cooccurrence:
             return np.zeros(0)
         return np.asarray(self.matrix[a].multiply(self.matrix[b]).sum(axis=1)).ravel()
 
-    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` most co-occurring other artists of every artist: (idx (n, k) with -1 pads, similarity)."""
-        sim = (self.matrix @ self.matrix.T).tocoo()
-        keep = (sim.row != sim.col) & (sim.data > 0)
-        return top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], self.matrix.shape[0], k)
+    def top_k(self, k: int, block: int = 2048, dense_cells: int = 4_000_000) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most co-occurring other artists of every artist: (idx (n, k) with -1 pads, similarity).
+
+        Rows are done a block at a time, so a collection shared by thousands of artists (a genre) never
+        needs the whole n × n product in memory; a block is scored densely (``argpartition``) when it has at
+        most ``dense_cells`` cells, else as a sparse list."""
+        n = self.matrix.shape[0]
+        idx = np.full((n, k), -1, np.int64)
+        out = np.zeros((n, k))
+        t = self.matrix.T.tocsr()
+        rows_dense = max(1, dense_cells // max(n, 1))
+        step = min(block, rows_dense) if n <= dense_cells // 64 else block
+        for s in range(0, n, step):
+            prod = self.matrix[s:s + step] @ t
+            if n <= dense_cells // 64:
+                idx[s:s + step], out[s:s + step] = _dense_top_k(prod.toarray(), s, k)
+                continue
+            sim = prod.tocoo()
+            keep = (sim.row + s != sim.col) & (sim.data > 0)
+            bi, bo = top_k_per_row(sim.row[keep], sim.col[keep], sim.data[keep], sim.shape[0], k)
+            idx[s:s + step], out[s:s + step] = bi, bo
+        return idx, out
 
     def shared(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[list[dict[str, Any]]]:
         """For each pair, up to ``n`` collections both artists are in, rarest (most telling) first."""
@@ -72,6 +89,24 @@ class Cooccurrence:
         if len(a) == 0:
             return np.zeros(0, int)
         return np.asarray(self.binary[a].multiply(self.binary[b]).sum(axis=1)).ravel().astype(int)
+
+
+def _dense_top_k(d: np.ndarray, first_row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row top-k of a dense block whose row i is artist ``first_row + i`` (self and zeros excluded);
+    highest first, ties by column, as :func:`top_k_per_row`."""
+    b, n = d.shape
+    d[np.arange(b), first_row + np.arange(b)] = 0.0
+    kk = min(k, n)
+    part = np.argpartition(-d, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (b, 1))
+    vals = np.take_along_axis(d, part, 1)
+    order = np.lexsort((part, -vals), axis=1)
+    part, vals = np.take_along_axis(part, order, 1), np.take_along_axis(vals, order, 1)
+    idx = np.full((b, k), -1, np.int64)
+    out = np.zeros((b, k))
+    ok = vals > 0
+    idx[:, :kk] = np.where(ok, part, -1)
+    out[:, :kk] = np.where(ok, vals, 0.0)
+    return idx, out
 
 
 def top_k_per_row(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,

@@ -325,6 +325,41 @@ class Sources:
             page = api.next("playlist-items", page)
         return tracks
 
+    def find_playlists(self, queries: Iterable[str], limit: int = 50) -> list[dict[str, Any]]:
+        """Playlist objects found by ``search type=playlist`` for each query, deduplicated, in discovery order."""
+        seen: dict[str, dict[str, Any]] = {}
+        for q in dict.fromkeys(x for x in queries if x):
+            page = self.api.call("search", self.api.sp.search, q, limit=limit, type="playlist")
+            for p in ((page or {}).get("playlists") or {}).get("items") or []:
+                if p and p.get("id") and p["id"] not in seen:
+                    seen[p["id"]] = p
+        return list(seen.values())
+
+    def public_playlists(self, playlists: Iterable[Mapping[str, Any]]
+                         ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Public playlists (``{"id", "name"?}``) with their tracks, one at a time. Stops at once when this app
+        may not read other users' playlist items (development mode: ``collections→own-playlists``)."""
+        for p in playlists:
+            def fetch(pid=p["id"]):
+                return self.api.call("playlist-items", self.api.sp.playlist_items, pid, limit=100)
+            first, refused = self._first_page(fetch, gated=True, gone=(400, 404))
+            if refused:
+                return
+            if first is not None:  # else a listed playlist that is gone
+                yield dict(p), self._collect_items(first)
+
+    def _first_page(self, fetch: Callable[[], dict], *, gated: bool, gone: tuple[int, ...]) -> tuple[dict | None, bool]:
+        """(first items page or None when the playlist is gone, whether this app may not read such items)."""
+        try:
+            return (self.caps.attempt("playlist_items", fetch) if gated else fetch()), False
+        except Unavailable:
+            self.fallbacks.note("collections→own-playlists")
+            return None, True
+        except ApiError as e:
+            if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in gone:
+                raise
+            return None, False
+
     def user_playlists(self, user: SpotifyClient,
                        user_id: str | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The user's playlists (owned or followed) with their tracks; followed ones are skipped when this app may
@@ -340,14 +375,7 @@ class Sources:
 
             def fetch(pid: str = p["id"]) -> Any:
                 return user.call("playlist-items", user.sp.playlist_items, pid, limit=100)
-            try:
-                first = fetch() if own else self.caps.attempt("playlist_items", fetch)
-            except Unavailable:
-                self.fallbacks.note("collections→own-playlists")
-                continue
-            except ApiError as e:
-                if isinstance(e, (QuotaExceeded, RateLimited)) or e.status not in (403, 404):
-                    raise
-                continue
-            out.append((p, self._collect_items(first, user)))
+            first, _ = self._first_page(fetch, gated=not own, gone=(403, 404))
+            if first is not None:
+                out.append((p, self._collect_items(first, user)))
         return out

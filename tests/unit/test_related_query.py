@@ -98,7 +98,19 @@ def test_run_query_requires_declared_params(lake):
         query.load_sql("no_such_query")
 
 
-@pytest.mark.parametrize("name", ["related_track_features", "related_collections"])
+def test_artist_genres_newest_record_only():
+    rows = _rows("artist", [
+        ({"artist_id": "a1", "name": "One", "genres": ["k-pop", "pop"]}, "2026-11-01T00:00:00Z"),
+        ({"artist_id": "a1", "name": "One", "genres": ["k-pop", "dance pop"]}, "2026-11-20T00:00:00Z"),
+        ({"artist_id": "a2", "name": "Two", "genres": []}, "2026-11-20T00:00:00Z"),
+        ({"artist_id": "a3", "name": "Old", "genres": ["rock"]}, "2026-01-01T00:00:00Z"),
+    ])["artists"]
+    df = query.run_query(query.DuckEngine(_con(artists=rows)), "related_artist_genres", since="2026-10-01",
+                         until="2026-11-22")
+    assert list(map(tuple, df[["artist_id", "genre"]].to_numpy())) == [("a1", "dance pop"), ("a1", "k-pop")]
+
+
+@pytest.mark.parametrize("name", ["related_track_features", "related_collections", "related_artist_genres"])
 def test_sql_declares_every_placeholder_and_filters_dt(name):
     sql = query.load_sql(name)
     names = query.param_names(sql)
@@ -106,7 +118,7 @@ def test_sql_declares_every_placeholder_and_filters_dt(name):
     assert "dt >= ?" in sql and "dt <= ?" in sql
 
 
-@pytest.mark.parametrize("name", ["related_track_features", "related_collections"])
+@pytest.mark.parametrize("name", ["related_track_features", "related_collections", "related_artist_genres"])
 def test_sql_parses_as_trino(name):
     sqlglot = pytest.importorskip("sqlglot", reason="sqlglot (dev dependency) not installed")
     sqlglot.parse_one(query.load_sql(name).replace("?", "'2026-11-22'"), read="trino")
