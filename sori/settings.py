@@ -109,6 +109,8 @@ class Settings:
     mysql_port: int = 3306
     mysql_database: str = "sori"
     mysql_secret_arn: str = ""
+    #: CA bundle that verifies the RDS server certificate ("" = the bundled sori/certs/rds-global-bundle.pem)
+    mysql_ssl_ca: str = ""
 
     # --- Spotify ---
     spotify_api_url: str = "https://api.spotify.com/v1/"
@@ -367,15 +369,53 @@ def _secret_json(arn: str, region: str) -> dict[str, Any]:
     return val if isinstance(val, dict) else {"value": raw}
 
 
+#: The value the template gives a secret the operator must set (``client_id``, ``refresh_token`` …).
+PLACEHOLDER = "set-me"
+
+#: Which ``sori cloud`` command sets a placeholder key.
+_SETTER = {"refresh_token": "login"}
+
+
+class PlaceholderSecret(RuntimeError):
+    """A secret still holds the template's placeholder: the message names the secret and the command that sets it.
+
+    Not a ``KeyError``: callers that treat a missing secret as optional must still stop on this one.
+    """
+
+    def __init__(self, arn: str, key: str):
+        self.secret_name = secret_name(arn)
+        self.key = key
+        self.stack = self.secret_name.split("/", 1)[0] if "/" in self.secret_name else "<stack>"
+        self.command = f"sori cloud {_SETTER.get(key, 'credentials')} --stack {self.stack}"
+        super().__init__(f"secret {self.secret_name} still holds the placeholder {PLACEHOLDER!r} for {key!r}: "
+                         f"set it with `{self.command}`")
+
+
+def secret_name(arn: str) -> str:
+    """A secret's name from its ARN (``arn:…:secret:<name>-AbCdEf`` → ``<name>``); a name is returned as is.
+
+    >>> secret_name("arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:sori/spotify-AbCdEf")
+    'sori/spotify'
+    """
+    if ":secret:" not in arn:
+        return arn
+    name = arn.split(":secret:", 1)[1]
+    head, _, suffix = name.rpartition("-")
+    return head if head and len(suffix) == 6 else name
+
+
 def secret_value(arn: str, key: str, *, env_fallback: str | None = None, settings: Settings | None = None) -> str:
     """One key of a JSON secret in Secrets Manager; for local use, ``env_fallback`` names an env var instead.
 
-    Raises ``KeyError`` when neither is configured, so a missing credential fails loudly and early.
+    Raises ``KeyError`` when neither is configured, so a missing credential fails loudly and early, and
+    :class:`PlaceholderSecret` when the secret still holds the template's placeholder.
     """
     settings = settings or get_settings()
     if arn:
         data = _secret_json(arn, settings.region)
         if key in data:
+            if data[key] == PLACEHOLDER:
+                raise PlaceholderSecret(arn, key)
             return str(data[key])
         raise KeyError(f"secret {arn} has no key {key!r}")
     if env_fallback and os.environ.get(env_fallback):

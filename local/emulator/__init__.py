@@ -40,7 +40,9 @@ charts.spotify.com stand-in ``GET /_emulator/charts/regional-<cc>-weekly-<YYYY-M
 Config keys (``POST /_emulator/config`` JSON, any subset; the same keywords for ``configure``):
 ``mode`` (extended|development), ``latency_ms``, ``burst_429`` {count, retry_after, path_prefix},
 ``burst_5xx`` {count, status, path_prefix}, ``quota_exceeded`` (bool), ``rate_limit_per_30s`` (int|null),
-``now_ms`` (int|null: freeze the emulator clock, used by recently-played and the weekly charts; null = real time).
+``now_ms`` (int|null: freeze the emulator clock, used by recently-played and the weekly charts; null = real time),
+``rotate_refresh_token`` (bool, default false: a refresh grant answers without a new refresh token, as Spotify
+usually does; true: a new one every time).
 Faults apply to ``/v1/*`` and ``/reccobeats/*`` (``path_prefix`` narrows a burst, default ``/``); quota and the
 rolling-window rate limit apply to ``/v1/*`` only; the token endpoint and ``/_emulator/*`` are never faulted.
 Counters are keyed by route template (``"GET /v1/artists/{id}/top-tracks"``), count every answer including

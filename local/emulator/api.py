@@ -109,10 +109,24 @@ class SpotifyApi:
                 "href": self._href("track", t.id), "id": t.id, "is_local": False, "is_playable": True,
                 "name": t.name, "popularity": t.popularity, "preview_url": None,
                 "track_number": (tids.index(t.id) + 1) if t.id in tids else 1, "type": "track",
-                "uri": f"spotify:track:{t.id}"}
+                "uri": f"spotify:track:{t.id}", **self._relinking(t)}
+
+    def _relinking(self, t: Track) -> dict:
+        """Like the real API, a few tracks come relinked (``linked_from``: the id asked for in another market) or
+        restricted (``restrictions``, not playable) — 1 in 50 each, chosen by id."""
+        n = _h("relink", t.id) % 50
+        if n == 0:
+            other = hashlib.sha256(("linked:" + t.id).encode()).hexdigest()
+            lid = "".join(_B62[int(other[i:i + 2], 16) % 62] for i in range(0, 44, 2))
+            return {"linked_from": {"external_urls": {"spotify": f"https://open.spotify.com/track/{lid}"},
+                                    "href": self._href("track", lid), "id": lid, "type": "track",
+                                    "uri": f"spotify:track:{lid}"}}
+        if n == 1:
+            return {"is_playable": False, "restrictions": {"reason": "market"}}
+        return {}
 
     def features(self, t: Track) -> dict:
-        d = dict(t.features)
+        d = _with_no_key(t)
         d.update({"type": "audio_features", "id": t.id, "uri": f"spotify:track:{t.id}",
                   "track_href": self._href("track", t.id),
                   "analysis_url": f"{self.url}/v1/audio-analysis/{t.id}", "duration_ms": t.duration_ms})
@@ -242,7 +256,9 @@ class SpotifyApi:
         if kind == "user":
             out["scope"] = form.get("scope") or ("user-read-recently-played user-follow-read "
                                                  "playlist-read-private")
-            out["refresh_token"] = "EMUrt." + secrets.token_urlsafe(32)   # rotates on every grant
+            if grant == "authorization_code" or self.config()["rotate_refresh_token"]:
+                # a refresh keeps its token unless configured to rotate (the real service may do either)
+                out["refresh_token"] = "EMUrt." + secrets.token_urlsafe(32)
         return out
 
     def _search(self, ctx):
@@ -420,15 +436,51 @@ class SpotifyApi:
         _, _, tids, added_at = self._playlist_meta(pid)
         owner = self._owner(pid)
         added_by = {k: owner[k] for k in ("external_urls", "href", "id", "type", "uri")}
+        entries = self._awkward_entries(pid, list(tids))
         items = []
-        for tid in tids[offset:offset + limit]:
-            tr = self.track_full(self.catalog.tracks[tid])
-            it = {"added_at": added_at, "added_by": added_by, "is_local": False, "primary_color": None,
-                  "track": tr, "video_thumbnail": {"url": None}}
-            if new_shape:
-                it["item"] = tr
+        for e in entries[offset:offset + limit]:
+            obj = self.track_full(self.catalog.tracks[e]) if isinstance(e, str) else e
+            it = {"added_at": added_at, "added_by": added_by, "is_local": bool(obj and obj.get("is_local")),
+                  "primary_color": None, "video_thumbnail": {"url": None}}
+            it["item" if new_shape else "track"] = obj  # Feb-2026 `/items` pages carry `item` only
             items.append(it)
-        return self._page(ctx, items, len(tids), limit, offset)
+        return self._page(ctx, items, len(entries), limit, offset)
+
+    def _awkward_entries(self, pid: str, tids: list) -> list:
+        """The listener's first playlist holds what real playlists do: a removed track (``null``) at position 2,
+        a podcast episode at 3 and a local file at 4 (its tracks follow in order)."""
+        if not self.listener.playlist_ids or pid != self.listener.playlist_ids[0] or not tids:
+            return tids
+        return tids[:1] + [None, self._episode(pid), self._local_file(pid)] + tids[1:]
+
+    def _episode(self, pid: str) -> dict:
+        eid = "".join(_B62[(_h("ep", pid) >> (6 * i)) % 62] for i in range(22))
+        return {"audio_preview_url": None, "description": "An episode saved to a playlist", "duration_ms": 1_800_000,
+                "explicit": False, "external_urls": {"spotify": f"https://open.spotify.com/episode/{eid}"},
+                "href": self._href("episode", eid), "id": eid, "images": [], "is_externally_hosted": False,
+                "is_playable": True, "language": "ko", "languages": ["ko"], "name": "sori talk",
+                "release_date": "2026-01-05", "release_date_precision": "day", "type": "episode",
+                "uri": f"spotify:episode:{eid}", "show": self._show(eid)}
+
+    def _show(self, eid: str) -> dict:
+        sid = eid[::-1]
+        return {"available_markets": [], "copyrights": [], "description": "sori talk", "explicit": False,
+                "external_urls": {"spotify": f"https://open.spotify.com/show/{sid}"}, "href": self._href("show", sid),
+                "id": sid, "images": [], "is_externally_hosted": False, "languages": ["ko"],
+                "media_type": "audio", "name": "sori talk", "publisher": "sori", "total_episodes": 1,
+                "type": "show", "uri": f"spotify:show:{sid}"}
+
+    @staticmethod
+    def _local_file(pid: str) -> dict:
+        return {"album": {"album_type": None, "artists": [], "available_markets": [], "external_urls": {},
+                          "href": None, "id": None, "images": [], "name": "", "release_date": None,
+                          "release_date_precision": None, "type": "album", "uri": None},
+                "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Local Artist", "type": "artist",
+                             "uri": None}],
+                "available_markets": [], "disc_number": 0, "duration_ms": 180_000, "explicit": False,
+                "external_ids": {}, "external_urls": {}, "href": None, "id": None, "is_local": True,
+                "name": "My Recording", "popularity": 0, "preview_url": None, "track_number": 0, "type": "track",
+                "uri": "spotify:local:Local+Artist::My+Recording:180"}
 
     def _playlist(self, ctx, pid):
         self._check_playlist_access(pid, items_endpoint=False)
@@ -445,8 +497,8 @@ class SpotifyApi:
         return d
 
     def _playlist_tracks(self, ctx, pid):
-        if self._dev():
-            raise ApiError(404, "Not found")
+        if self._dev():  # removed for development-mode apps in Feb 2026: the real API answers 403
+            raise ApiError(403, "Forbidden")
         self._check_playlist_access(pid, items_endpoint=True)
         return self._playlist_items_page(ctx, pid, False)
 
@@ -455,6 +507,15 @@ class SpotifyApi:
         return self._playlist_items_page(ctx, pid, True)
 
     def _me(self, ctx):
+        """The current user; a development-mode app gets no ``country``, ``product``, ``followers`` (nor the
+        explicit-content settings) since Feb 2026."""
+        me = self._me_full()
+        if self._dev():
+            for k in ("country", "product", "followers", "explicit_content", "email"):
+                me.pop(k, None)
+        return me
+
+    def _me_full(self) -> dict:
         return {"country": "KR", "display_name": "sori listener", "explicit_content":
                 {"filter_enabled": False, "filter_locked": False},
                 "external_urls": {"spotify": f"https://open.spotify.com/user/{USER_ID}"},
@@ -545,7 +606,7 @@ class SpotifyApi:
             t = self.catalog.tracks.get(sid)
             if t is None:
                 continue
-            f = {k: t.features[k] for k in FEATURE_KEYS}
+            f = {k: v for k, v in _with_no_key(t).items() if k in FEATURE_KEYS}
             content.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "reccobeats:" + t.id)),
                             "href": f"https://open.spotify.com/track/{t.id}", **f})
         return {"content": content}
@@ -561,6 +622,17 @@ class _TokenError(ApiError):
 
     def body(self) -> dict:
         return self.payload
+
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _with_no_key(t: Track) -> dict:
+    """``t``'s audio features; 1 track in 60 (by id) has no detected key (``key: -1``), as real ones do."""
+    d = dict(t.features)
+    if _h("nokey", t.id) % 60 == 0:
+        d["key"] = -1
+    return d
 
 
 def _iso_now() -> str:

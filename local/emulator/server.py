@@ -25,7 +25,7 @@ def _default_config() -> dict:
     return {"mode": "extended", "latency_ms": 0,
             "burst_429": {"count": 0, "retry_after": 1, "path_prefix": "/"},
             "burst_5xx": {"count": 0, "status": 503, "path_prefix": "/"},
-            "quota_exceeded": False, "rate_limit_per_30s": None, "now_ms": None}
+            "quota_exceeded": False, "rate_limit_per_30s": None, "now_ms": None, "rotate_refresh_token": False}
 
 
 
@@ -136,7 +136,7 @@ class SpotifyEmulator(SpotifyApi):
                     self._cfg[k] = None if v is None else int(v)
                 elif k == "latency_ms":
                     self._cfg[k] = int(v or 0)
-                elif k == "quota_exceeded":
+                elif k in ("quota_exceeded", "rotate_refresh_token"):
                     self._cfg[k] = bool(v)
                 else:
                     self._cfg[k] = v

@@ -189,6 +189,8 @@ def deploy(endpoint_url: str, region: str = DEFAULT_REGION, stack_name: str = DE
         StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
 
     for r in c("cloudformation").describe_stack_resources(StackName=stack_name)["StackResources"]:
+        if "LogicalResourceId" not in r:  # moto lists a resource whose Condition is false as a nameless entry
+            continue
         lid = r["LogicalResourceId"]
         physical = r.get("PhysicalResourceId") or _missing_physical_id(c, lid, res[lid], resolver)
         created.setdefault(lid, (physical, {}))

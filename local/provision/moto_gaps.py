@@ -141,6 +141,19 @@ def _add_permission(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
     return lid, {}
 
 
+def _create_db_parameter_group(c: Ctx, lid: str, p: dict) -> tuple[str, dict]:
+    # moto's CloudFormation creates it, but a Ref to it hands the DB instance the Python object, not its name
+    # (AttributeError: 'DBParameterGroup' object has no attribute 'startswith'): created here, Ref = its name
+    name = p.get("DBParameterGroupName") or lid.lower()
+    c("rds").create_db_parameter_group(DBParameterGroupName=name, DBParameterGroupFamily=p["Family"],
+                                       Description=p["Description"])
+    params = [{"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": "pending-reboot"}
+              for k, v in (p.get("Parameters") or {}).items()]
+    if params:
+        c("rds").modify_db_parameter_group(DBParameterGroupName=name, Parameters=params)
+    return name, {}
+
+
 #: Resource types moto 5.2.5's CloudFormation does not implement: created here from the transformed template.
 SELF_PROVISIONED: dict[str, Callable[[Ctx, str, dict], tuple[str, dict]]] = {
     "AWS::SecretsManager::Secret": _create_secret,
@@ -154,6 +167,7 @@ SELF_PROVISIONED: dict[str, Callable[[Ctx, str, dict], tuple[str, dict]]] = {
     "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::Lambda::EventInvokeConfig": _put_event_invoke_config,
     "AWS::Scheduler::Schedule": _create_schedule,
+    "AWS::RDS::DBParameterGroup": _create_db_parameter_group,
 }
 
 #: Stack resource types that may be deferred (created here) when they depend on a self-provisioned resource that
@@ -266,4 +280,9 @@ def _attribute(c: Ctx, rtype: str, physical: str, extra: Mapping[str, Any], attr
         return c("events").describe_rule(Name=physical)["Arn"]
     if rtype == "AWS::SecretsManager::Secret" and attr == "Id":
         return physical
+    if rtype == "AWS::RDS::DBInstance" and attr in ("Endpoint.Address", "Endpoint.Port"):
+        ep = c("rds").describe_db_instances(DBInstanceIdentifier=physical)["DBInstances"][0]["Endpoint"]
+        return ep["Address"] if attr == "Endpoint.Address" else str(ep["Port"])
+    if rtype == "AWS::EC2::EIP" and attr == "AllocationId":
+        return c("ec2").describe_addresses(PublicIps=[physical])["Addresses"][0]["AllocationId"]
     raise KeyError(f"GetAtt {attr} of {rtype} is not supported by the local provisioner")

@@ -47,9 +47,12 @@ class ChartsResult:
     stopped: str | None = None
 
 
-def entries_from_playlist(tracks: Iterable[Mapping[str, Any]]) -> list[Entry]:
+def entries_from_playlist(tracks: Iterable[tuple[int, Mapping[str, Any]] | Mapping[str, Any]]) -> list[Entry]:
+    """Chart entries from ``(position, track)`` pairs (:meth:`Sources.chart_playlist`): the rank is the item's
+    position in the playlist, whatever was skipped before it. Bare track objects are ranked by their order."""
     out = []
-    for rank, t in enumerate(tracks, start=1):
+    for n, item in enumerate(tracks, start=1):
+        rank, t = item if isinstance(item, tuple) else (n, item)
         artists = [{"id": a.get("id"), "name": a.get("name")} for a in t.get("artists") or [] if a]
         out.append(Entry(rank, t["id"], t.get("name"), artists, [a["name"] for a in artists if a.get("name")]))
     return out

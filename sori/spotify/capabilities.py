@@ -15,7 +15,6 @@ True
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -25,14 +24,15 @@ from sori.spotify.client import ApiError
 
 log = logging.getLogger("sori.spotify")
 
-#: capability -> HTTP statuses that mean "this app may not use it" (a 404 on a per-item endpoint would only mean
-#: that item is missing, so only editorial playlists — whose ids we know exist — count 404 as a removal).
+#: capability -> HTTP statuses that mean "this app may not use it". A 404 only means that item is missing — except
+#: on an id known to exist (``attempt(..., known_id=True)``, e.g. the Global Top 50 playlist), where it is how
+#: Spotify hides editorial playlists from a development-mode app.
 CAPABILITIES: dict[str, frozenset[int]] = {
     "artists_batch": frozenset({403}),
     "tracks_batch": frozenset({403}),
     "top_tracks": frozenset({403}),
     "audio_features": frozenset({403}),
-    "editorial_playlists": frozenset({403, 404}),
+    "editorial_playlists": frozenset({403}),
     "playlist_items": frozenset({403}),  # items of playlists the user only follows (dev mode: own ones only)
 }
 
@@ -62,9 +62,10 @@ class Capabilities:
         self.log.info("spotify capability %s: %s", name,
                       "available" if value else f"unavailable (HTTP {status}); using its fallback")
 
-    def attempt(self, name: str, fn: Callable[[], Any]) -> Any:
+    def attempt(self, name: str, fn: Callable[[], Any], *, known_id: bool = False) -> Any:
         """Run ``fn`` unless ``name`` is known unavailable; a removal status marks it so and raises
-        :class:`Unavailable`. Other errors propagate untouched (they say nothing about the capability)."""
+        :class:`Unavailable`. Other errors propagate untouched (they say nothing about the capability).
+        ``known_id``: the requested id is known to exist, so a 404 is a removal too."""
         if name not in CAPABILITIES:
             raise KeyError(f"unknown capability {name!r}")
         if self.known.get(name) is False:
@@ -72,7 +73,7 @@ class Capabilities:
         try:
             out = fn()
         except ApiError as e:
-            if e.status in CAPABILITIES[name]:
+            if e.status in CAPABILITIES[name] or (known_id and e.status == 404):
                 self._set(name, False, e.status)
                 raise Unavailable(name, e.status) from e
             raise
@@ -100,6 +101,8 @@ class Capabilities:
         for name, fn in probes.items():
             if name in self.known:
                 continue
-            with contextlib.suppress(Unavailable):
-                self.attempt(name, fn)
+            try:
+                self.attempt(name, fn, known_id=name == "editorial_playlists")  # the Global Top 50 exists
+            except Unavailable:
+                pass
         return self.as_dict()

@@ -290,7 +290,23 @@ def spotify_credentials(settings: Settings | None = None) -> tuple[str, str]:
     return cid, secret
 
 
-def _spotify(auth: Any, settings: Settings, session: requests.Session) -> spotipy.Spotify:
+class KeepRefreshTokenCache(MemoryCacheHandler):
+    """Token cache that keeps the refresh token unless the token endpoint sends a new one: Spotify may answer a
+    refresh without ``refresh_token`` (or with an empty one), and the old token then stays valid.
+
+    >>> c = KeepRefreshTokenCache({"refresh_token": "old"})
+    >>> c.save_token_to_cache({"access_token": "a", "refresh_token": None}); c.get_cached_token()["refresh_token"]
+    'old'
+    """
+
+    def save_token_to_cache(self, token_info):
+        old = (self.token_info or {}).get("refresh_token")
+        if token_info is not None and not token_info.get("refresh_token") and old:
+            token_info = {**token_info, "refresh_token": old}
+        super().save_token_to_cache(token_info)
+
+
+def _spotify(auth, settings: Settings, session: requests.Session) -> spotipy.Spotify:
     sp = spotipy.Spotify(auth_manager=auth, requests_session=session, requests_timeout=10)
     sp.prefix = settings.spotify_api_url if settings.spotify_api_url.endswith("/") else settings.spotify_api_url + "/"
     return sp
@@ -315,7 +331,7 @@ def user_client(refresh_token: str, settings: Settings | None = None, *, budget:
     settings = settings or get_settings()
     cid, secret = spotify_credentials(settings)
     session = _session()
-    cache = MemoryCacheHandler(token_info={"access_token": "", "token_type": "Bearer", "expires_at": 0,
+    cache = KeepRefreshTokenCache(token_info={"access_token": "", "token_type": "Bearer", "expires_at": 0,
                                            "refresh_token": refresh_token, "scope": scope})
     auth = SpotifyOAuth(client_id=cid, client_secret=secret, redirect_uri="http://127.0.0.1/callback", scope=scope,
                         cache_handler=cache, requests_session=session, requests_timeout=10, open_browser=False)

@@ -4,13 +4,18 @@
 data               first choice                                fallback (name recorded in ``fallbacks_used``)
 =================  ==========================================  ===============================================
 artist objects     ``GET /artists?ids=`` (50 per call)         ``artists→search`` (artist objects from the
-                                                               top-tracks search, no extra call)
+                                                               top-tracks search, no extra call), then
+                                                               ``artists→single-artist`` (``GET /artists/{id}``)
+                                                               when the 10 results miss the artist
 top tracks         ``GET /artists/{id}/top-tracks``            ``top_tracks→search``: ``type=artist,track``,
                                                                ``artist:"NAME"``, limit 10, kept if by the id
 audio features     ``GET /audio-features?ids=`` (100/call)     ``audio_features→reccobeats`` (40/call), then
                                                                ``audio_features→missing`` (recorded, not faked)
 chart tracks       editorial "Top 50" playlist items           ``charts→csv`` (charts.spotify.com weekly CSV),
-                                                               else ``charts→awaiting-drop`` (S3 landing drop)
+                   (rank = the item's playlist position)       else ``charts→awaiting-drop`` (S3 landing drop);
+                                                               one id answering 404 while the Global Top 50
+                                                               reads: ``charts→unknown-playlist-id`` (that
+                                                               chart only)
 track → artists    ``GET /tracks?ids=`` (50/call)              ``track_artists→single-track``
 collections        the user's playlists (owned or followed)    ``collections→own-playlists``
 =================  ==========================================  ===============================================
@@ -32,7 +37,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from sori.spotify.capabilities import Capabilities, Unavailable
+from sori.spotify.capabilities import Capabilities, Unavailable, log
 from sori.spotify.client import (
     ApiError,
     QuotaExceeded,
@@ -54,6 +59,7 @@ ARTISTS_PER_CALL = 50
 FEATURES_PER_CALL = 100
 TRACKS_PER_CALL = 50
 SEARCH_LIMIT = 10  # development mode caps search at 10
+GLOBAL_TOP50 = "37i9dQZEVXbMDoHDwVN2tF"  # "Top 50 - Global": known to exist, so a 404 on it means "not for this app"
 
 
 def chunks(items: list[T], n: int) -> Iterator[list[T]]:
@@ -98,14 +104,24 @@ class Fallbacks:
                 self.used.append(name)
 
 
-def features_from(obj: dict[str, Any]) -> dict[str, Any]:
-    """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out)."""
+def features_from(obj: dict) -> dict:
+    """The contract's feature fields from a Spotify or ReccoBeats features object (absent ones left out).
+
+    ``key: -1`` means "no key detected": key and mode are then both unknown (left out, stored as null), so the
+    meaningless ``mode`` that comes with it is not counted in any major-key share.
+
+    >>> features_from({"key": -1, "mode": 1, "tempo": 98})
+    {'tempo': 98.0}
+    """
     out = {}
     for k in FEATURE_KEYS:
         v = obj.get(k)
         if v is None:
             continue
         out[k] = int(v) if k in _INT_FEATURES else float(v)
+    if out.get("key", 0) < 0:
+        out.pop("key")
+        out.pop("mode", None)
     return out
 
 
@@ -124,7 +140,8 @@ class Sources:
         self.session = session or requests.Session()
         self.workers = workers
         self.fallbacks = Fallbacks()
-        self._track_artists: dict[str, list[dict[str, Any]]] = {}
+        self._track_artists: dict[str, list[dict]] = {}
+        self.missing_playlists: list[str] = []  # Top 50 ids answered 404 while editorial playlists are readable
 
     # -- artists -------------------------------------------------------------------------------------------------
     def artists(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -165,11 +182,24 @@ class Sources:
                 raise
             return TopTracks(artist_id, [], "top-tracks")  # unknown artist
         if not name.strip():  # the search needs the name: one single-artist call (allowed in every mode)
-            artist = self.api.call("artist", self.api.sp.artist, artist_id)
+            artist = self.single_artist(artist_id)
             found = self._search_top_tracks(artist_id, (artist or {}).get("name") or "")
             found.artist = found.artist or artist
             return found
-        return self._search_top_tracks(artist_id, name)
+        found = self._search_top_tracks(artist_id, name)
+        if found.artist is None:  # the 10 search results missed it: the single GET every mode still allows
+            self.fallbacks.note("artists→single-artist")
+            found.artist = self.single_artist(artist_id)
+        return found
+
+    def single_artist(self, artist_id: str) -> dict | None:
+        """``GET /artists/{id}`` (allowed in development mode too); None for an unknown id."""
+        try:
+            return self.api.call("artist", self.api.sp.artist, artist_id)
+        except ApiError as e:
+            if e.status in (400, 404) and not isinstance(e, (QuotaExceeded, RateLimited)):
+                return None
+            raise
 
     def _search_top_tracks(self, artist_id: str, name: str) -> TopTracks:
         clean = " ".join(name.replace('"', " ").split())
@@ -237,15 +267,37 @@ class Sources:
         return missing
 
     # -- charts --------------------------------------------------------------------------------------------------
-    def chart_playlist(self, playlist_id: str) -> list[dict[str, Any]] | None:
-        """Track objects of an editorial Top 50 playlist in order, or None when this app may not read it."""
+    def chart_playlist(self, playlist_id: str) -> list[tuple[int, dict]] | None:
+        """``(position, track)`` of an editorial Top 50 playlist in order (position counts every item, skipped ones
+        too), or None when this app may not read it or the id does not exist (that chart alone takes its
+        fallback; see :meth:`_playlist_missing`)."""
         try:
             page = self.caps.attempt("editorial_playlists", lambda: self.api.call(
-                "playlist-items", self.api.sp.playlist_items, playlist_id, limit=100))
+                "playlist-items", self.api.sp.playlist_items, playlist_id, limit=100),
+                known_id=playlist_id == GLOBAL_TOP50)
         except Unavailable:
             self.fallbacks.note("charts→csv" if self.charts_csv_url else "charts→awaiting-drop")
             return None
-        return self._collect_items(page)
+        except ApiError as e:
+            if e.status != 404 or isinstance(e, (QuotaExceeded, RateLimited)):
+                raise
+            return self._playlist_missing(playlist_id)
+        return self._collect_positions(page)
+
+    def _playlist_missing(self, playlist_id: str) -> None:
+        """A 404 on a Top 50 id: "this id does not exist" unless the known Global Top 50 is hidden too ("this app
+        may not read editorial playlists", one extra call, made once per run)."""
+        if self.caps.get("editorial_playlists") is None:
+            try:
+                self.caps.attempt("editorial_playlists", lambda: self.api.call(
+                    "playlist-items", self.api.sp.playlist_items, GLOBAL_TOP50, limit=1), known_id=True)
+            except Unavailable:
+                self.fallbacks.note("charts→csv" if self.charts_csv_url else "charts→awaiting-drop")
+                return None
+        self.missing_playlists.append(playlist_id)
+        self.fallbacks.note("charts→unknown-playlist-id")
+        log.warning("Top 50 playlist %s does not exist (HTTP 404); this chart takes its fallback", playlist_id)
+        return None
 
     def chart_csv(self, country: str, week: str) -> bytes | None:
         """The weekly CSV export for ``country``/``week`` from ``charts_csv_url`` (None: not configured / absent)."""
@@ -314,16 +366,25 @@ class Sources:
         return {t: self._track_artists.get(t, []) for t in track_ids}
 
     # -- collections ---------------------------------------------------------------------------------------------
-    def _collect_items(self, page: dict[str, Any] | None, api: SpotifyClient | None = None) -> list[dict[str, Any]]:
+    def _collect_positions(self, page: dict | None, api: SpotifyClient | None = None) -> list[tuple[int, dict]]:
+        """``(position, track)`` for every playable track of a playlist, following pages. ``position`` is the
+        item's 1-based place in the playlist, so a null item, an episode or a local file before a track does not
+        move it (a chart's rank is its position). Feb-2026 items carry ``item``; older ones ``track``."""
         api = api or self.api
-        tracks: list[dict[str, Any]] = []
+        out: list[tuple[int, dict]] = []
+        position = 0
         while page:
             for it in page.get("items") or []:
+                position += 1
                 t = (it or {}).get("item") or (it or {}).get("track")
-                if t and t.get("id") and t.get("type", "track") == "track":
-                    tracks.append(t)
+                if t and t.get("id") and not t.get("is_local") and t.get("type", "track") == "track":
+                    out.append((position, t))
             page = api.next("playlist-items", page)
-        return tracks
+        return out
+
+    def _collect_items(self, page: dict | None, api: SpotifyClient | None = None) -> list[dict]:
+        """The playable track objects of a playlist in order (see :meth:`_collect_positions`)."""
+        return [t for _, t in self._collect_positions(page, api)]
 
     def find_playlists(self, queries: Iterable[str], limit: int = 50) -> list[dict[str, Any]]:
         """Playlist objects found by ``search type=playlist`` for each query, deduplicated, in discovery order."""

@@ -72,13 +72,13 @@ def test_token_endpoint_and_bearer_required(emu):
     assert requests.get(emu.url + "/v1/artists/" + "a" * 22, timeout=5).status_code == 401
     bad = requests.get(emu.url + "/v1/me", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert bad.status_code == 401 and bad.json()["error"]["status"] == 401
-    # /me needs a user token; refresh tokens rotate
+    # /me needs a user token; a refresh keeps the refresh token (none in the answer), a code grant issues one
     assert get(emu, "/v1/me").status_code == 401
     r1 = requests.post(emu.token_url, data={"grant_type": "refresh_token", "refresh_token": "seed"},
                        auth=("a", "b"), timeout=5).json()
-    r2 = requests.post(emu.token_url, data={"grant_type": "refresh_token", "refresh_token": r1["refresh_token"]},
+    r2 = requests.post(emu.token_url, data={"grant_type": "authorization_code", "code": "c"},
                        auth=("a", "b"), timeout=5).json()
-    assert r1["refresh_token"] != r2["refresh_token"]
+    assert "refresh_token" not in r1 and r2["refresh_token"]
     assert get(emu, "/v1/me", tok=r2["access_token"]).json()["id"] == "sori-listener"
 
 
@@ -150,7 +150,7 @@ def test_development_mode_rules(emu, catalog):
         f"/v1/artists/{bts.id}/related-artists": 404, f"/v1/artists/{bts.id}/top-tracks": 403,
         f"/v1/artists?ids={bts.id}": 403, f"/v1/tracks?ids={tid}": 403,
         f"/v1/recommendations?seed_artists={bts.id}": 404,
-        "/v1/playlists/37i9dQZEVXbToaw67IA8so": 404,          # editorial Top 50
+        "/v1/playlists/37i9dQZEVXbNxXF4SkHj9F": 404,          # editorial Top 50
     }
     for path, status in expect.items():
         r = get(emu, path, tok=tok)
@@ -158,7 +158,7 @@ def test_development_mode_rules(emu, catalog):
         assert r.json()["error"]["status"] == status
     own = emu.listener.playlist_ids[0]
     other = next(p for p in catalog.playlists if not p.startswith("37i9dQZ") and p not in emu.listener.playlist_ids)
-    assert get(emu, f"/v1/playlists/{own}/tracks", tok=tok).status_code == 404
+    assert get(emu, f"/v1/playlists/{own}/tracks", tok=tok).status_code == 403
     assert get(emu, f"/v1/playlists/{other}/items", tok=tok).status_code == 403
     items = get(emu, f"/v1/playlists/{own}/items", tok=tok).json()["items"]
     assert items and "popularity" not in items[0]["item"]
@@ -186,11 +186,11 @@ def test_playlist_items_paging(emu, catalog):
     n = len(catalog.playlists[pid].track_ids)
     assert n > 30
     page = sp.playlist_items(pid, limit=30)
-    got = [it["track"]["id"] for it in page["items"]]
-    assert page["total"] == n and page["next"] and page["items"][0]["item"]["id"] == got[0]
+    got = [it["item"]["id"] for it in page["items"]]
+    assert page["total"] == n and page["next"] and "track" not in page["items"][0]   # Feb 2026: `item` only
     while page["next"]:
         page = sp.next(page)
-        got += [it["track"]["id"] for it in page["items"]]
+        got += [it["item"]["id"] for it in page["items"]]
     assert got == list(catalog.playlists[pid].track_ids)
     assert get(emu, f"/v1/playlists/{pid}/tracks", limit=101).status_code == 400
     assert get(emu, f"/v1/playlists/{pid}/tracks", limit=5).json()["items"][0]["track"]["id"] == got[0]
@@ -198,14 +198,14 @@ def test_playlist_items_paging(emu, catalog):
 
 def test_top50_chart_playlist(emu, catalog):
     sp = client(emu)
-    pl = sp.playlist("37i9dQZEVXbToaw67IA8so")          # Top 50 - South Korea
+    pl = sp.playlist("37i9dQZEVXbNxXF4SkHj9F")          # Top 50 - South Korea
     assert pl["name"] == "Top 50 - South Korea" and pl["owner"]["id"] == "spotify"
     ids = [it["track"]["id"] for it in pl["tracks"]["items"]]
     assert len(ids) == 50 == len(set(ids)) and all(i in catalog.tracks for i in ids)
     korean = sum(catalog.is_korean(catalog.tracks[i].artist_id) for i in ids)
     assert korean >= 10                                   # KR leans on the K-pop acts
-    again = sp.playlist_items("37i9dQZEVXbToaw67IA8so")
-    assert [it["track"]["id"] for it in again["items"]] == ids          # deterministic within a week
+    again = sp.playlist_items("37i9dQZEVXbNxXF4SkHj9F")
+    assert [it["item"]["id"] for it in again["items"]] == ids          # deterministic within a week
 
 
 def test_chart_csv_format(emu, catalog):

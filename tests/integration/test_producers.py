@@ -324,7 +324,9 @@ def test_listening_cursor_is_durable_and_the_rotated_token_is_written_back(stack
     arn = sm.create_secret(Name="listening", SecretString=json.dumps({"refresh_token": "seed"}))["ARN"]
     monkeypatch.setenv("SORI_LISTENING_SECRET_ARN", arn)
     get_settings.cache_clear()
+    stack.configure(rotate_refresh_token=True)  # the real service may rotate it; by default it keeps it
     s1 = listening_fn.lambda_handler({"job": "recently_played"}, LocalLambdaContext())
+    stack.configure(rotate_refresh_token=False)
     assert s1["plays"] > 0 and s1["token_rotated"]
     assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["refresh_token"] != "seed"
     s2 = listening_fn.lambda_handler({"job": "recently_played"}, LocalLambdaContext())

@@ -57,8 +57,44 @@ def stack(moto_url):
                             for lid, f in d["functions"].items()},
         "alarms": c("cloudwatch").describe_alarms(AlarmNamePrefix="sori-test-")["MetricAlarms"],
         "topics": [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
+        "vpcs": c("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.42.0.0/16"]}])["Vpcs"],
+        "subnets": c("ec2").describe_subnets()["Subnets"],
+        "nat_gateways": c("ec2").describe_nat_gateways()["NatGateways"],
+        "endpoints": c("ec2").describe_vpc_endpoints()["VpcEndpoints"],
+        "databases": c("rds").describe_db_instances()["DBInstances"],
+        "vpc_configs": {lid: c("lambda").get_function_configuration(FunctionName=f["name"]).get("VpcConfig") or {}
+                        for lid, f in d["functions"].items()},
     }
     return snap
+
+
+#: The functions that use MySQL: in the stack's private subnets; the others stay outside the VPC.
+MYSQL_FUNCTIONS = {"ChartsFunction", "ChartsDropFunction", "CatalogFunction", "ListeningFunction",
+                   "RelatedBuilderFunction", "ChatbotFunction", "SchemaMigrationFunction"}
+
+
+def test_the_database_and_its_network_deploy_with_the_stack(stack):
+    vpc = stack["vpcs"]
+    assert len(vpc) == 1
+    private = {s["SubnetId"] for s in stack["subnets"] if s["VpcId"] == vpc[0]["VpcId"]
+               and s["CidrBlock"] in ("10.42.1.0/24", "10.42.2.0/24")}
+    assert len(private) == 2
+    assert len({s["AvailabilityZone"] for s in stack["subnets"] if s["SubnetId"] in private}) == 2
+    assert len(stack["nat_gateways"]) == 1
+    assert sorted(e["ServiceName"].rsplit(".", 1)[1] for e in stack["endpoints"]) == ["dynamodb", "s3"]
+    (db,) = stack["databases"]
+    assert (db["Engine"], db["EngineVersion"][:3], db["DBInstanceClass"]) == ("mysql", "8.4", "db.t4g.micro")
+    assert db["StorageEncrypted"] is True and db["PubliclyAccessible"] is False
+    env = stack["deployed"]["functions"]["ChatbotFunction"]["environment"]
+    assert env["SORI_MYSQL_HOST"] == db["Endpoint"]["Address"] == stack["deployed"]["outputs"]["MysqlEndpoint"]
+
+
+def test_exactly_the_mysql_users_run_in_the_private_subnets(stack):
+    in_vpc = {lid for lid, cfg in stack["vpc_configs"].items() if cfg.get("SubnetIds")}
+    assert in_vpc == MYSQL_FUNCTIONS & set(stack["vpc_configs"])
+    private = {s["SubnetId"] for s in stack["subnets"] if s["CidrBlock"] in ("10.42.1.0/24", "10.42.2.0/24")}
+    for lid in in_vpc:
+        assert set(stack["vpc_configs"][lid]["SubnetIds"]) == private, lid
 
 
 def _role_statements(iam, function_name: str, lam) -> list[dict]:
@@ -201,7 +237,7 @@ def test_functions_handlers_runtime_and_resolved_environment(stack):
             assert out["SoriLayerArn"] not in f["layers"], lid
         else:
             assert out["SoriLayerArn"] in f["layers"]
-        assert not any("{" in v or "Ref" in v for v in f["environment"].values()), lid  # every Ref resolved
+        assert not any("{" in str(v) or "Ref" in str(v) for v in f["environment"].values()), lid  # every Ref resolved
     assert fns["DynamoSinkFunction"]["handler"] == "consumers.dynamo_sink.handler.lambda_handler"
     assert fns["ChartsDropFunction"]["handler"] == "producers.charts.s3_handler"
     env = {lid: f["environment"] for lid, f in fns.items()}
@@ -222,7 +258,8 @@ def test_functions_handlers_runtime_and_resolved_environment(stack):
     assert env["RelatedBuilderFunction"]["SORI_ATHENA_WORKGROUP"] == out["AthenaWorkGroupName"]
     assert env["RelatedBuilderFunction"]["SORI_MYSQL_SECRET_ARN"] == out["MysqlSecretArn"]
     assert len(fns["S3SinkFunction"]["layers"]) == 3 and len(fns["ChatbotFunction"]["layers"]) == 2
-    assert fns["ChatbotFunction"]["vpc_subnets"] == []  # no VpcSubnetIds given
+    assert len(fns["ChatbotFunction"]["vpc_subnets"]) == 2  # no VpcSubnetIds given: the stack's own private subnets
+    assert fns["DynamoSinkFunction"]["vpc_subnets"] == []  # no MySQL, no VPC
 
 
 def test_kinesis_mappings_as_configured(stack):

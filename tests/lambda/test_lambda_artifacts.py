@@ -8,6 +8,7 @@ only the function, its layers (managed ones as pinned stand-ins) and the runtime
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 
@@ -40,10 +41,17 @@ def artifacts() -> dict[str, lc.Artifact]:
 def stack(mysql_server_url):
     from local.stack import LocalStack
 
+    saved = dict(os.environ)  # the stack points this process at itself (AWS_ENDPOINT_URL…): put it back after
     st = LocalStack(consume=False, mysql_server=mysql_server_url, database=f"sori_lc_{uuid.uuid4().hex[:8]}")
-    info = st.start()
-    yield info
-    st.stop()
+    try:
+        yield st.start()
+    finally:
+        st.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        from sori.settings import get_settings
+
+        get_settings.cache_clear()
 
 
 def _env(stack: dict, function: str) -> dict[str, str]:

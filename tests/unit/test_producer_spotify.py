@@ -118,6 +118,10 @@ def test_a_404_on_an_item_endpoint_is_not_a_removal():
     with pytest.raises(ApiError):
         caps.attempt("top_tracks", lambda: (_ for _ in ()).throw(ApiError("top-tracks", 404)))
     assert caps.get("top_tracks") is None
-    with pytest.raises(Unavailable):
+    with pytest.raises(ApiError):  # an unknown playlist id says nothing about editorial playlists
         caps.attempt("editorial_playlists", lambda: (_ for _ in ()).throw(ApiError("playlist-items", 404)))
+    assert caps.get("editorial_playlists") is None
+    with pytest.raises(Unavailable):  # a 404 on an id known to exist (Global Top 50) is a removal
+        caps.attempt("editorial_playlists", lambda: (_ for _ in ()).throw(ApiError("playlist-items", 404)),
+                     known_id=True)
     assert caps.get("editorial_playlists") is False

@@ -157,17 +157,57 @@ def test_schedules(cfn):
     assert json.loads(rules["ListeningFunctionFollowedArtists"]["Targets"][0]["Input"]) == {"job": "followed_artists"}
 
 
-def test_vpc_config_only_when_subnets_given(cfn):
-    values = {"VpcSubnetIds": [""], "AWS::NoValue": None}
-    r = Resolver(cfn, values, lambda *a: None)
-    assert r.condition("HasVpc") is False
-    chatbot = cfn["Resources"]["ChatbotFunction"]["Properties"]
-    assert "VpcConfig" not in fold_conditions(chatbot, r)
-    r2 = Resolver(cfn, {"VpcSubnetIds": ["subnet-1", "subnet-2"], "VpcSecurityGroupIds": ["sg-1"]},
-                  lambda *a: None)
-    assert fold_conditions(chatbot, r2)["VpcConfig"]["SubnetIds"] == {"Ref": "VpcSubnetIds"}
-    assert r2.resolve(fold_conditions(chatbot, r2)["VpcConfig"]) == {"SubnetIds": ["subnet-1", "subnet-2"],
-                                                                      "SecurityGroupIds": ["sg-1"]}
+#: The functions that read or write MySQL: they, and only they, run in the VPC (the rest reach AWS directly).
+MYSQL_FUNCTIONS = {"ChartsFunction", "ChartsDropFunction", "CatalogFunction", "ListeningFunction",
+                   "RelatedBuilderFunction", "ChatbotFunction", "SchemaMigrationFunction"}
+
+
+def _vpc_configs(cfn, values):
+    r = Resolver(cfn, {"VpcSubnetIds": [""], "VpcSecurityGroupIds": [""], "MysqlHost": "", "MysqlSecretArn": "",
+                       **values}, lambda *a: None)
+    out = {}
+    for lid, res in cfn["Resources"].items():
+        if res["Type"] == "AWS::Lambda::Function":
+            folded = fold_conditions(res["Properties"], r)
+            if "VpcConfig" in folded:
+                out[lid] = folded["VpcConfig"]
+    return r, out
+
+
+def test_by_default_the_database_and_its_network_are_created_and_only_mysql_users_join_it(cfn):
+    r, vpc = _vpc_configs(cfn, {})
+    assert r.condition("CreateDatabase") and r.condition("CreateNetwork")
+    assert set(vpc) == MYSQL_FUNCTIONS & set(vpc) == MYSQL_FUNCTIONS & set(_functions(cfn))
+    for cfg in vpc.values():
+        assert cfg == {"SubnetIds": [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}],
+                       "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}]}
+    res = cfn["Resources"]
+    db = res["Database"]
+    assert db["Properties"]["StorageEncrypted"] is True and db["Properties"]["PubliclyAccessible"] is False
+    assert db["DeletionPolicy"] == db["UpdateReplacePolicy"] == "Snapshot"
+    assert res["DatabaseParameters"]["Properties"]["Parameters"]["require_secure_transport"] == "ON"
+    ingress = res["DatabaseSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert ingress == [{"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "Description": "MySQL from the functions",
+                        "SourceSecurityGroupId": {"Ref": "FunctionSecurityGroup"}}]
+    endpoints = {res[k]["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[-1] for k in res
+                 if res[k]["Type"] == "AWS::EC2::VPCEndpoint"}
+    assert endpoints == {"s3", "dynamodb"}
+    chatbot_env = fold_conditions(res["ChatbotFunction"]["Properties"], r)["Environment"]["Variables"]
+    assert chatbot_env["SORI_MYSQL_HOST"] == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
+
+
+def test_an_existing_database_needs_no_network_of_ours(cfn):
+    r, vpc = _vpc_configs(cfn, {"MysqlHost": "db.example.com", "MysqlSecretArn": "arn:aws:secretsmanager:x"})
+    assert not r.condition("CreateDatabase") and not r.condition("CreateNetwork")
+    assert vpc == {}  # a publicly reachable database (over TLS): every function stays outside a VPC
+
+
+def test_existing_subnets_take_the_mysql_users(cfn):
+    r, vpc = _vpc_configs(cfn, {"VpcSubnetIds": ["subnet-1", "subnet-2"], "VpcSecurityGroupIds": ["sg-1"],
+                                "MysqlHost": "db.internal"})
+    assert set(vpc) == MYSQL_FUNCTIONS & set(_functions(cfn)) and not r.condition("CreateNetwork")
+    for cfg in vpc.values():
+        assert r.resolve(cfg) == {"SubnetIds": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]}
 
 
 def test_plan_splits_what_moto_cannot_create(cfn):
@@ -411,9 +451,11 @@ def test_each_function_reads_only_the_secrets_it_is_given(cfn):
               "SORI_MYSQL_SECRET_ARN": "MysqlSecret", "SORI_SKILL_SECRET_ARN": "SkillSecret"}
     for lid, p in _functions(cfn).items():
         env = p["Environment"]["Variables"]
-        assert _secret_refs(cfn, lid) == {s for k, s in by_env.items() if k in env}, lid
+        assert _secret_refs(cfn, lid) - {"MysqlSecretArn"} == {s for k, s in by_env.items() if k in env}, lid
         for k, s in by_env.items():
-            if k in env:
+            if k in env and s == "MysqlSecret":  # or an existing database's secret, by parameter
+                assert env[k] == {"Fn::If": ["HasMysqlSecretArn", {"Ref": "MysqlSecretArn"}, {"Ref": s}]}, lid
+            elif k in env:
                 assert env[k] == {"Ref": s}, lid
 
 

@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -74,7 +75,25 @@ def connection_params(settings: Settings | None = None) -> dict[str, Any]:
         "user": secret_value(settings.mysql_secret_arn, "username", settings=settings),
         "password": secret_value(settings.mysql_secret_arn, "password", settings=settings),
         "database": settings.mysql_database,
+        "ssl": tls_options(settings.mysql_ssl_ca),
     }
+
+
+RDS_CA_BUNDLE = Path(__file__).resolve().parents[2] / "certs" / "rds-global-bundle.pem"
+
+
+def tls_options(ca: str = "") -> dict[str, Any]:
+    """pymysql ``ssl``: TLS required, the server certificate and host name verified against ``ca``.
+
+    ``ca`` empty: Amazon RDS's global bundle shipped in ``sori/certs`` (see its README). A server that does not
+    speak TLS, or whose certificate another CA signed, or made out to another host, is refused.
+
+    >>> opts = tls_options(); opts["check_hostname"], opts["verify_mode"].name, Path(opts["ca"]).name
+    (True, 'CERT_REQUIRED', 'rds-global-bundle.pem')
+    """
+    import ssl
+
+    return {"ca": ca or str(RDS_CA_BUNDLE), "check_hostname": True, "verify_mode": ssl.CERT_REQUIRED}
 
 
 def open_connection(params: Mapping[str, Any] | str, **overrides: Any) -> pymysql.Connection:
