@@ -54,8 +54,9 @@ def write_weights(src: dict) -> None:
     audio = build_audio(src["tracks"])
     w = learn_weights(src["members"], audio, src["genres"], universe_of(src["tracks"], src["members"]))
     data = {"fitted_on": "emulator catalog: 471 public playlists, collabs, 61 countries x 12 weeks, sessions",
-            "weights": {f: round(float(v), 4) for f, v in zip(FEATURES, w.w)},
-            "sound": {f: round(float(v), 4) for f, v in zip(FEATURES, w.sound)} if w.sound is not None else None,
+            "weights": {f: round(float(v), 4) for f, v in zip(FEATURES, w.w, strict=True)},
+            "sound": ({f: round(float(v), 4) for f, v in zip(FEATURES, w.sound, strict=True)}
+                      if w.sound is not None else None),
             "fit": w.info}
     WEIGHTS_PATH.write_text(json.dumps(data, indent=1) + "\n")
     print(json.dumps({"wrote": str(WEIGHTS_PATH), **data}))

@@ -23,7 +23,6 @@ from rich.panel import Panel
 
 from local import stack
 
-
 #: Whose related artists the demo prints after the build.
 DEMO_ARTISTS = ("BTS", "BLACKPINK", "SHINee", "TWICE", "Queen", "Drake", "Coldplay")
 

@@ -79,8 +79,9 @@ def _apply() -> tuple[Any, Any]:
     from moto.dynamodb import models as m
 
     original = m.DynamoDBBackend.transact_write_items
-    m.copy = _TablesNotCopied(real_copy, m.Table)
-    m.DynamoDBBackend.transact_write_items = _patched_transact_write_items(original)
+    # monkeypatching moto is this module's purpose (each patch names the moto gap it closes)
+    m.copy = _TablesNotCopied(real_copy, m.Table)  # type: ignore[assignment]
+    m.DynamoDBBackend.transact_write_items = _patched_transact_write_items(original)  # type: ignore[method-assign]
     return original, real_copy
 
 
@@ -98,7 +99,7 @@ def moto_transactions_backed_up_per_item():
     try:
         yield
     finally:
-        m.DynamoDBBackend.transact_write_items = original
+        m.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         m.copy = real_copy
         _installed = False
 

@@ -22,6 +22,13 @@ from local.chaos.workload import (
 # =============================================================================================== reconciliation
 
 
+def _row(cur: Any) -> tuple[Any, ...]:
+    """The one row of an aggregate query (DuckDB's ``fetchone`` is typed Optional)."""
+    row = cur.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
 def read_queue(sqs: Any, url: str) -> list[dict]:
     """Every message body in a queue (left in place: received with a long visibility timeout, not deleted)."""
     out: list[dict] = []
@@ -125,18 +132,18 @@ def reconcile(*, produced: Produced, workload: Workload, deployed: Mapping[str, 
     con.register("expected", pa.table({"record_id": pa.array(list(produced.puts), pa.string()),
                                        "puts": pa.array(list(produced.puts.values()), pa.int64())}))
     per_id = "SELECT record_id, count(*) AS n FROM lake GROUP BY record_id"
-    landed_lake, lake_lost = con.execute(
+    landed_lake, lake_lost = _row(con.execute(
         f"SELECT count(l.record_id), count(*) - count(l.record_id) FROM expected e LEFT JOIN ({per_id}) l"
-        " USING (record_id)").fetchone()
+        " USING (record_id)"))
     # rows beyond the number of times the record was put: what the pipeline itself duplicated
-    dup_rows, dup_ids = con.execute(
+    dup_rows, dup_ids = _row(con.execute(
         f"SELECT coalesce(sum(l.n - e.puts), 0), count(*) FROM ({per_id}) l JOIN expected e USING (record_id)"
-        " WHERE l.n > e.puts").fetchone()
+        " WHERE l.n > e.puts"))
     # rows beyond one per record_id: producers re-sending an id by design (a dedup reader shows one)
-    repeat_rows = con.execute(f"SELECT coalesce(sum(n - 1), 0) FROM ({per_id}) WHERE n > 1").fetchone()[0]
-    unexpected = con.execute(
+    repeat_rows = _row(con.execute(f"SELECT coalesce(sum(n - 1), 0) FROM ({per_id}) WHERE n > 1"))[0]
+    unexpected = _row(con.execute(
         f"SELECT count(*) FROM ({per_id}) l WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.record_id = l.record_id)"
-    ).fetchone()[0]
+    ))[0]
     lost_sample = [r[0] for r in con.execute(
         f"SELECT e.record_id FROM expected e LEFT JOIN ({per_id}) l USING (record_id) WHERE l.record_id IS NULL"
         " ORDER BY 1 LIMIT 5").fetchall()]

@@ -220,7 +220,7 @@ def related_swap_phase(mysql_url: str, members: list[tuple[str, str]]) -> dict:
         swap = KillDuringSwap(victim, admin)
         error = None
         try:
-            RelatedStore(swap).write_generation(full, built_at=now)
+            RelatedStore(swap).write_generation(full, built_at=now)  # type: ignore[arg-type]  # a pymysql proxy
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
         during = served.current_generation()
@@ -378,7 +378,7 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = lambda s: None) -> 
             for fn in KINESIS_FUNCTIONS:
                 _cold_start(deployed["functions"][fn]["handler"])
             kill = KillSwitch("S3SinkFunction")
-            handlers = {fn: CrashingHandler(fn, import_handler(deployed["functions"][fn]["handler"]),
+            handlers: dict[str, Any] = {fn: CrashingHandler(fn, import_handler(deployed["functions"][fn]["handler"]),
                                             rate=cfg.crash_rate, rng=random.Random(cfg.seed * 7 + 3 + i),
                                             min_crashes=1 if cfg.crash_rate > 0 else 0,
                                             kill=kill if cfg.kill_runner else None)

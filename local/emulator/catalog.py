@@ -209,21 +209,21 @@ class Catalog:
         self._artist_tokens: dict[str, set[str]] = {}
         self._artist_compacts: dict[str, set[str]] = {}
         artist_tok_index: dict[str, set[str]] = defaultdict(set)
-        for a in self.artists.values():
-            names = (a.name, *self.korean_names.get(a.id, ()))
+        for artist in self.artists.values():
+            names = (artist.name, *self.korean_names.get(artist.id, ()))
             toks: set[str] = set()
             comps: set[str] = set()
             for n in names:
-                name_index[normalize(n)].append(a.id)
+                name_index[normalize(n)].append(artist.id)
                 toks.update(tokens(n))
                 c = compact(n)
                 if c:
                     comps.add(c)
             toks |= comps
-            self._artist_tokens[a.id] = toks
-            self._artist_compacts[a.id] = comps
+            self._artist_tokens[artist.id] = toks
+            self._artist_compacts[artist.id] = comps
             for tk in toks:
-                artist_tok_index[tk].add(a.id)
+                artist_tok_index[tk].add(artist.id)
         self.name_index: dict[str, tuple[str, ...]] = {
             k: tuple(sorted(v, key=lambda i: (-self.artists[i].popularity, i))) for k, v in name_index.items()}
         self._artist_tok_index = dict(artist_tok_index)
@@ -347,7 +347,7 @@ class Catalog:
         me = self.artists.get(artist_id)
         if me is None:
             return ()
-        scores: Counter = Counter()
+        scores: defaultdict[str, float] = defaultdict(float)
         for pid in self.playlists_by_artist.get(artist_id, ()):
             p = self.playlists[pid]
             members = {self.tracks[t].artist_id for t in p.track_ids}
@@ -437,17 +437,17 @@ class Catalog:
 
         for tk in tokens(" ".join(q["free"])):
             by_name = self._expand(tk, self._track_tok_index, self._track_vocab)
-            by_artist = set()
+            by_artist: set[str] = set()
             for a in self._expand(tk, self._artist_tok_index, self._artist_vocab):
                 by_artist.update(self.tracks_by_artist.get(a, ()))
             narrow(by_name | by_artist)
         for name in q.get("artist", []):
-            ids = set()
+            of_artist: set[str] = set()
             for a in self._artist_filter(name):
-                ids.update(self.tracks_by_artist.get(a, ()))
-            narrow(ids)
+                of_artist.update(self.tracks_by_artist.get(a, ()))
+            narrow(of_artist)
         for name in q.get("track", []):
-            ids = None
+            ids: set[str] | None = None
             for tk in tokens(name):
                 s = self._expand(tk, self._track_tok_index, self._track_vocab)
                 ids = s if ids is None else ids & s
@@ -467,10 +467,11 @@ class Catalog:
         ranked = []
         for tid in cands:
             t = self.tracks[tid]
-            a = self.artists[t.artist_id]
+            artist = self.artists[t.artist_id]
             if fn and normalize(t.name) == fn:
                 r = 4
-            elif fn and (normalize(a.name) == fn or fn in {normalize(k) for k in self.korean_names.get(a.id, ())}):
+            elif fn and (normalize(artist.name) == fn
+                         or fn in {normalize(k) for k in self.korean_names.get(artist.id, ())}):
                 r = 3
             elif ftoks and ftoks <= self._track_tokens[tid]:
                 r = 2

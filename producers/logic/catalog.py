@@ -17,7 +17,7 @@ returned in :class:`CatalogResult` for the checkpoint, and the next run starts w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ class CatalogResult:
     collabs: int = 0  # tracks credited to several artists (kind ``collab``)
 
 
-def discovery_queries(artist_records: list[dict], genres: int = DISCOVERY_GENRES,
+def discovery_queries(artist_records: list[dict[str, Any]], genres: int = DISCOVERY_GENRES,
                       artists: int = DISCOVERY_ARTISTS) -> list[str]:
     """Search queries that find public playlists for the catalog: its most common genres (``genre:"…"``)
     then its most popular artists' names.
@@ -62,7 +62,7 @@ def discovery_queries(artist_records: list[dict], genres: int = DISCOVERY_GENRES
     >>> discovery_queries(recs)
     ['genre:"k-pop"', 'BTS', 'IU']
     """
-    count: Counter = Counter()
+    count: Counter[Any] = Counter()
     for r in artist_records:
         count.update(g for g in (r["data"].get("genres") or []) if g)
     ranked = sorted(artist_records, key=lambda r: (-(r["data"].get("popularity") or 0), r["data"].get("name") or ""))
@@ -74,7 +74,8 @@ def _stop_reason(e: Exception) -> str:
     return "QUOTA_EXCEEDED" if isinstance(e, QuotaExceeded) else "RATE_LIMITED"
 
 
-def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,
+# the chunk loop: checkpoint, quota stop, features queue and public playlists, each one branch
+def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit: Emit, *, emitted_at: str,  # noqa: C901
                     pending_features: list[list[str]] | None = None,
                     on_chunk: Callable[[list[dict[str, Any]]], None] | None = None,
                     progress: Callable[[int, int], None] | None = None,
@@ -162,14 +163,14 @@ def refresh_catalog(artists: Sequence[Mapping[str, Any]], sources: Sources, emit
     return res
 
 
-def read_public(sources: Sources, listed: list[str], discover_from: list[dict] | None, out: list[dict],
-                res: CatalogResult, seen_collabs: set[str], emitted_at: str) -> None:
+def read_public(sources: Sources, listed: list[str], discover_from: list[dict[str, Any]] | None,
+                out: list[dict[str, Any]], res: CatalogResult, seen_collabs: set[str], emitted_at: str) -> None:
     """Public playlists into ``out``: the listed ids, then (``discover_from``: artist records) the ones search
     finds — discovery only when the listed ones could be read (an app limited to its user's own playlists
     stops at the first refusal)."""
     done: set[str] = set()
 
-    def take(playlists) -> None:
+    def take(playlists: Iterable[Mapping[str, Any]]) -> None:
         for playlist, tracks in sources.public_playlists(p for p in playlists if p["id"] not in done):
             done.add(playlist["id"])
             out.extend(collection_records("playlist", playlist["id"], playlist.get("name"), tracks,

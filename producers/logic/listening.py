@@ -9,9 +9,9 @@ the co-occurrence signal; the open session is carried in the cursor state so one
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from producers.logic.records import collection_records
 from sori.records import make_record
@@ -40,7 +40,15 @@ class Plays:
     calls: int = 0
 
 
-def fetch_recently_played(api: SpotifyClient, after: int | None, *, max_pages: int = 20) -> Plays:
+class UserApi(Protocol):
+    """What reading recently-played needs of a user's client (:class:`sori.spotify.client.SpotifyClient`)."""
+
+    sp: Any
+
+    def call(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+
+
+def fetch_recently_played(api: UserApi, after: int | None, *, max_pages: int = 20) -> Plays:
     """Every play newer than ``after`` (ms), oldest first, de-duplicated by ``played_at``."""
     seen: dict[int, dict[str, Any]] = {}
     cursor = int(after or 0)

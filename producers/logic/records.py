@@ -70,13 +70,13 @@ def collection_records(kind: str, collection_id: str, name: str | None, tracks: 
     return out
 
 
-def collab_records(tracks: Iterable[Mapping[str, Any]], *, emitted_at: str, seen: set | None = None,
-                   source: str = "spotify") -> list[dict]:
+def collab_records(tracks: Iterable[Mapping[str, Any]], *, emitted_at: str, seen: set[Any] | None = None,
+                   source: str = "spotify") -> list[dict[str, Any]]:
     """``collection_member`` records of kind ``collab``: one collection per track credited to two or more
     artists (collection id = the track id), so the related builder sees who sang together. ``seen`` (track
     ids already emitted in this run) keeps each track to one collection."""
     seen = set() if seen is None else seen
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for t in tracks:
         ids = {a.get("id") for a in t.get("artists") or [] if a and a.get("id")}
         if len(ids) < 2 or not t.get("id") or t["id"] in seen:

@@ -31,7 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SOURCES: tuple[str, ...] = ("playlist", "collab", "chart", "session")
 LISTENER_KINDS: tuple[str, ...] = ("playlist", "session")
-FEATURES: tuple[str, ...] = SOURCES + ("audio", "genre", "prior")
+FEATURES: tuple[str, ...] = (*SOURCES, "audio", "genre", "prior")
 #: What an artist with no shared playlist, chart or session is matched by. No ``prior``: that such an artist's
 #: neighbours in held-out playlists are as collection-less as itself is an artefact of the split, not taste.
 SOUND_FEATURES: tuple[str, ...] = ("collab", "audio", "genre")
@@ -103,7 +103,7 @@ class Signals:
     artist_ids: np.ndarray
     audio: Audio
     prow: np.ndarray  # profile row of each artist (-1: none)
-    sources: dict  # kind -> Cooccurrence
+    sources: dict[str, Any]  # kind -> Cooccurrence
     genre: Cooccurrence
     prior: np.ndarray  # float (n,)
 
@@ -125,7 +125,7 @@ class Signals:
 
 
 def build_signals(members: pd.DataFrame, audio: Audio, genres: pd.DataFrame | None,
-                  universe: Sequence[str]) -> Signals:
+                  universe: Sequence[str] | np.ndarray) -> Signals:
     """The signals of the module docstring from collection members (kind, collection_id, artist_id, …)."""
     ids = np.asarray(list(universe), dtype=object)
     sources = {kind: build_cooccurrence(members, ids, kinds=[kind]) for kind in SOURCES}
@@ -142,7 +142,7 @@ def candidate_pairs(sig: Signals, candidates: int = 50) -> tuple[np.ndarray, np.
     """Unique (row, col) pairs: each artist's top ``candidates`` by every signal (audio, genre, sources)."""
     n = len(sig.artist_ids)
     rows, cols = [], []
-    for co in list(sig.sources.values()) + [sig.genre]:
+    for co in [*list(sig.sources.values()), sig.genre]:
         if co.matrix.nnz == 0:
             continue
         idx, _ = co.top_k(candidates)
@@ -205,7 +205,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None 
     return w
 
 
-def judgments(held: pd.DataFrame, artist_ids: Sequence[str]):
+def judgments(held: pd.DataFrame, artist_ids: Sequence[str] | np.ndarray) -> Any:
     """Listener judgments from held-out collections, a scipy csr (n, n): gain[i, j] = Σ over held-out
     collections holding both artists of ``log(1 + N / size)`` (N: the universe's artists), diagonal cleared."""
     import scipy.sparse as sp
@@ -217,7 +217,7 @@ def judgments(held: pd.DataFrame, artist_ids: Sequence[str]):
     return g
 
 
-def _pair_gain(gains, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _pair_gain(gains: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     if len(rows) == 0:
         return np.zeros(0)
     return np.asarray(gains[rows, cols]).ravel()
@@ -230,13 +230,13 @@ class Weights:
 
     w: np.ndarray
     bias: float
-    info: dict
+    info: dict[str, Any]
     sound: np.ndarray | None = None
 
-    def as_dict(self) -> dict:
-        out = {f: round(float(v), 4) for f, v in zip(FEATURES, self.w)}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f: round(float(v), 4) for f, v in zip(FEATURES, self.w, strict=True)}
         if self.sound is not None:
-            out["sound"] = {f: round(float(v), 4) for f, v in zip(FEATURES, self.sound) if v}
+            out["sound"] = {f: round(float(v), 4) for f, v in zip(FEATURES, self.sound, strict=True) if v}
         return out
 
     def for_rows(self, has_collection: np.ndarray) -> np.ndarray:
@@ -259,7 +259,8 @@ def shipped_weights(path: Path = WEIGHTS_PATH) -> Weights:
     return Weights(w, 0.0, {"from": f"shipped ({data.get('fitted_on', path.name)})"}, sound)
 
 
-def learn_weights(members: pd.DataFrame, audio: Audio, genres: pd.DataFrame | None, universe: Sequence[str],
+def learn_weights(members: pd.DataFrame, audio: Audio, genres: pd.DataFrame | None,
+                  universe: Sequence[str] | np.ndarray,
                   *, share: float = 0.3, salt: str = "sori-blend", candidates: int = 50,
                   drop: Sequence[str] = (), max_pairs: int = 600_000, seed: int = 0,
                   min_held_out: int = MIN_HELD_OUT) -> Weights:
@@ -291,17 +292,17 @@ def learn_weights(members: pd.DataFrame, audio: Audio, genres: pd.DataFrame | No
     info = {"from": "lake", "pairs": len(rows), "positives": int(y.sum()), "seeds": int(seeds.sum()),
             "held_out_collections": n_held}
     if y.sum() == 0 or y.sum() == len(y):  # nothing to learn from: audio + genres only
-        w = np.zeros(len(FEATURES))
-        w[FEATURES.index("audio")], w[FEATURES.index("genre")] = 1.0, 1.0
-        return Weights(w, 0.0, {**info, "fallback": "no held-out pairs"})
-    sw = np.where(y > 0, g / g[y > 0].mean(), 1.0)
-    w = fit_logistic(X, y, sw)[:-1]
+        base = np.zeros(len(FEATURES))
+        base[FEATURES.index("audio")], base[FEATURES.index("genre")] = 1.0, 1.0
+        return Weights(base, 0.0, {**info, "fallback": "no held-out pairs"})
+    pair_w = np.where(y > 0, g / g[y > 0].mean(), 1.0)
+    w = fit_logistic(X, y, pair_w)[:-1]
     for f in drop:
         w[FEATURES.index(f)] = 0.0
     sound, coll = None, sig.has_collection()[rows]
     if y[~coll].sum() >= 20 and (1 - y[~coll]).sum() >= 20:
         cols_sound = [FEATURES.index(f) for f in SOUND_FEATURES if f not in drop]
-        fit = fit_logistic(X[~coll][:, cols_sound], y[~coll], sw[~coll])
+        fit = fit_logistic(X[~coll][:, cols_sound], y[~coll], pair_w[~coll])
         sound = np.zeros(len(FEATURES))
         sound[cols_sound] = fit[:-1]
         info["sound_pairs"] = int((~coll).sum())

@@ -16,7 +16,7 @@ decile, and genre agreement as a labelled diagnostic only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,7 +42,7 @@ EVAL_SALT = "sori-listeners"
 EVAL_SHARE = 0.25
 
 
-def precision(idx: np.ndarray, gains, rows: np.ndarray, k: int = 10) -> float:
+def precision(idx: np.ndarray, gains: Any, rows: np.ndarray, k: int = 10) -> float:
     """Mean share of the first ``k`` of ``idx[rows]`` with a positive gain (-1 pads are misses)."""
     if rows.size == 0:
         return float("nan")
@@ -54,7 +54,7 @@ def precision(idx: np.ndarray, gains, rows: np.ndarray, k: int = 10) -> float:
     return float((g > 0).sum() / (rows.size * k))
 
 
-def ndcg(idx: np.ndarray, gains, rows: np.ndarray, k: int = 10) -> float:
+def ndcg(idx: np.ndarray, gains: Any, rows: np.ndarray, k: int = 10) -> float:
     """Mean nDCG@k of ``idx[rows]`` against ``gains`` (graded: the held-out gain of each pair)."""
     if rows.size == 0:
         return float("nan")
@@ -99,7 +99,7 @@ def universe_of(tracks: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
 def evaluate_blend(tracks: pd.DataFrame, members: pd.DataFrame, genres: pd.DataFrame | None, *,
                    k: int = 10, share: float = EVAL_SHARE, audio: Audio | None = None,
                    singles: bool = True, popularity: Mapping[str, float] | None = None,
-                   labels: Mapping[str, str] | None = None) -> dict:
+                   labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The figures of the module docstring as a dict (``singles=False``: the blend only, as the builder
     reports it)."""
     universe = universe_of(tracks, members)
@@ -110,12 +110,13 @@ def evaluate_blend(tracks: pd.DataFrame, members: pd.DataFrame, genres: pd.DataF
     seeds = np.flatnonzero(np.asarray(gains.getnnz(axis=1) > 0))
     weights = learn_weights(train, audio, genres, universe)
     ranking, _ = rank_blend(sig, weights, k=k)
-    out: dict = {"k": k, "artists": len(universe), "seeds": int(seeds.size),
+    out: dict[str, Any] = {"k": k, "artists": len(universe), "seeds": int(seeds.size),
                  "held_out_collections": int(test.drop_duplicates(["kind", "collection_id"]).shape[0]),
                  "blend": precision(ranking.idx, gains, seeds, k), "ndcg_blend": ndcg(ranking.idx, gains, seeds, k),
                  "weights": weights.as_dict()}
     if not singles:
-        return _rounded(out)
+        rounded: dict[str, Any] = _rounded(out)
+        return rounded
     out["random"] = precision(random_ranking(len(universe), k), gains, seeds, k)
     out["audio"] = precision(rank_audio_in(sig, k), gains, seeds, k)
     out["sources"] = {kind: precision(rank_single(sig.sources[kind], k), gains, seeds, k) for kind in SOURCES}
@@ -135,11 +136,12 @@ def evaluate_blend(tracks: pd.DataFrame, members: pd.DataFrame, genres: pd.DataF
         out["diagnostic_genre_agreement"] = {
             "blend": genre_agreement(ranking.idx, labels, sig.artist_ids, k),
             "audio": genre_agreement(rank_audio_in(sig, k), labels, sig.artist_ids, k)}
-    return _rounded(out)
+    result: dict[str, Any] = _rounded(out)
+    return result
 
 
-def by_decile(idx: np.ndarray, gains, seeds: np.ndarray, artist_ids: np.ndarray,
-              popularity: Mapping[str, float], k: int = 10) -> list[dict]:
+def by_decile(idx: np.ndarray, gains: Any, seeds: np.ndarray, artist_ids: np.ndarray,
+              popularity: Mapping[str, float], k: int = 10) -> list[dict[str, Any]]:
     """Blend p@k per popularity decile of the seed (decile 1: least popular)."""
     pop = np.array([float(popularity.get(a, np.nan)) for a in artist_ids[seeds].tolist()])
     ok = np.isfinite(pop)
@@ -147,7 +149,7 @@ def by_decile(idx: np.ndarray, gains, seeds: np.ndarray, artist_ids: np.ndarray,
         return []
     edges = np.quantile(pop[ok], np.linspace(0, 1, 11))
     dec = np.clip(np.searchsorted(edges, pop, side="right"), 1, 10)
-    out = []
+    out: list[dict[str, Any]] = []
     for d in range(1, 11):
         rows = seeds[ok & (dec == d)]
         out.append({"decile": d, "seeds": int(rows.size), "p": round(precision(idx, gains, rows, k), 4)
@@ -155,7 +157,7 @@ def by_decile(idx: np.ndarray, gains, seeds: np.ndarray, artist_ids: np.ndarray,
     return out
 
 
-def _rounded(d):
+def _rounded(d: Any) -> Any:
     if isinstance(d, dict):
         return {k: _rounded(v) for k, v in d.items()}
     if isinstance(d, list):

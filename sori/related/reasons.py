@@ -83,8 +83,8 @@ def render(reason: Mapping[str, Any] | None, lang: str = "ko") -> str:
         elif part == "genre" and reason.get("genres"):
             out.append(tx["genre"].format(items=_names(lang, list(reason["genres"]))))
         elif part == "audio" and reason.get("features"):
-            names = [FEATURE_NAMES[lang].get(f) for f in reason["features"]]
-            names = [x for x in names if x]
+            found = [FEATURE_NAMES[lang].get(f) for f in reason["features"]]
+            names = [x for x in found if x]
             if names:
                 key = "sound" if reason.get("mode") == "sound" else "audio"
                 out.append(tx[key].format(items=", ".join(names[:2])))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def choose_parts(mode: str, telling: list[str], *, collab: bool, playlists: int,
     return parts[:most]
 
 
-def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weights) -> Iterator[dict]:
+def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weights) -> Iterator[dict[str, Any]]:
     """``RelatedStore.write_generation`` rows, each with a ``v`` 2 reason: the parts that carried the score
     (:func:`sori.related.reasons.telling_parts`) and the facts behind them."""
     n, k = ranking.idx.shape
@@ -99,7 +99,8 @@ def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weig
     pa, pb = sig.prow[rows], sig.prow[cols]
     feat_names: list[list[str]] = [[] for _ in range(len(rows))]
     have = np.flatnonzero((pa >= 0) & (pb >= 0))
-    for i, names in zip(have.tolist(), closest_features(sig.audio.profiles, pa[have], pb[have], n=2)):
+    for i, names in zip(have.tolist(), closest_features(sig.audio.profiles, pa[have], pb[have], n=2),
+                        strict=True):
         feat_names[i] = names
     ids = sig.artist_ids
     for i in range(len(rows)):
@@ -107,7 +108,7 @@ def reason_rows(ranking: Ranking, feats: np.ndarray, sig: Signals, weights: Weig
         parts = choose_parts(mode, telling_parts(_contributions(weights, bool(coll[rows[i]]), x[i])),
                              collab=bool(collabs[i]), playlists=int(counts["playlist"][i]),
                              sessions=int(counts["session"][i]), sound=bool(feat_names[i]))
-        reason: dict = {"v": 2, "mode": mode, "parts": parts}
+        reason: dict[str, Any] = {"v": 2, "mode": mode, "parts": parts}
         for kind in ("playlist", "session"):
             if counts[kind][i]:
                 reason[kind + "s"] = int(counts[kind][i])
@@ -127,7 +128,7 @@ MAX_SHARED = 3
 
 
 def build_served(tracks: pd.DataFrame, members: pd.DataFrame, genres: pd.DataFrame | None, *,
-                 k: int = 10, score: bool = True) -> tuple[list[dict], dict]:
+                 k: int = 10, score: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows to publish, summary): weights learned on a held-out fold of the lake's own listener-made
     collections, signals over all of them; ``score`` adds the held-out listener-judgment p@k / nDCG@k of
     this very recipe (:func:`sori.related.listeners.evaluate_blend`, blend only)."""

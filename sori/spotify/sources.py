@@ -402,7 +402,7 @@ class Sources:
         """Public playlists (``{"id", "name"?}``) with their tracks, one at a time. Stops at once when this app
         may not read other users' playlist items (development mode: ``collections→own-playlists``)."""
         for p in playlists:
-            def fetch(pid=p["id"]):
+            def fetch(pid: str = p["id"]) -> Any:
                 return self.api.call("playlist-items", self.api.sp.playlist_items, pid, limit=100)
             first, refused = self._first_page(fetch, gated=True, gone=(400, 404))
             if refused:
@@ -410,7 +410,8 @@ class Sources:
             if first is not None:  # else a listed playlist that is gone
                 yield dict(p), self._collect_items(first)
 
-    def _first_page(self, fetch: Callable[[], dict], *, gated: bool, gone: tuple[int, ...]) -> tuple[dict | None, bool]:
+    def _first_page(self, fetch: Callable[[], dict[str, Any]], *, gated: bool,
+                    gone: tuple[int, ...]) -> tuple[dict[str, Any] | None, bool]:
         """(first items page or None when the playlist is gone, whether this app may not read such items)."""
         try:
             return (self.caps.attempt("playlist_items", fetch) if gated else fetch()), False

@@ -2,11 +2,13 @@
 stops at the first refusal in development mode, and records who sang together (kind ``collab``)."""
 from __future__ import annotations
 
+from typing import Any
+
+from test_producers import catalog, emulator, of_type, pick_artists, stack, stream_records  # noqa: F401 - fixtures
+
 from producers import catalog as catalog_fn
 from producers.logic.catalog import CatalogResult, read_public
 from producers.runtime import open_run
-from test_producers import (  # noqa: F401 - fixtures
-    catalog, emulator, of_type, pick_artists, stack, stream_records)
 
 
 def test_public_playlist_ids_file_and_env(tmp_path):
@@ -20,7 +22,8 @@ def test_extended_mode_reads_listed_and_discovered_public_playlists(stack, catal
     run = open_run("catalog")
     listed = sorted(p for p in catalog.playlists if not catalog.playlists[p].editorial)[:3]
     bts = catalog.find_artist("BTS")
-    out, res = [], CatalogResult()
+    out: list[Any] = []
+    res = CatalogResult()
     read_public(run.sources, listed, [{"data": {"name": "BTS", "genres": [], "popularity": 90}}], out, res,
                 set(), "2026-11-18T00:00:00Z")
     playlists = {r["data"]["collection_id"] for r in out if r["data"]["kind"] == "playlist"}
@@ -39,7 +42,8 @@ def test_development_mode_stops_at_the_first_refusal(stack, catalog):
     try:
         run = open_run("catalog")
         listed = sorted(p for p in catalog.playlists if not catalog.playlists[p].editorial)[:5]
-        out, res = [], CatalogResult()
+        out: list[Any] = []
+        res = CatalogResult()
         read_public(run.sources, listed, [{"data": {"name": "BTS", "genres": [], "popularity": 90}}], out, res,
                     set(), "2026-11-18T00:00:00Z")
         by = stack.stats()["requests"]

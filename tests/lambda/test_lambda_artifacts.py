@@ -20,7 +20,7 @@ ALL_FUNCTIONS = [*lc.FUNCTION_LAYERS, *lc.IMAGE_FUNCTIONS]
 # compiled modules that must load, each one of alternatives (rapidfuzz picks its AVX2 build where the CPU has it);
 # a wheel for the wrong Python does not fail the import: rapidfuzz and pybase64 silently fall back to pure Python
 RAPIDFUZZ_NATIVE = ("rapidfuzz.distance.metrics_cpp", "rapidfuzz.distance.metrics_cpp_avx2")
-NATIVE = {
+NATIVE: dict[str, list[tuple[str, ...]]] = {
     "ChatbotFunction": [RAPIDFUZZ_NATIVE],
     "DynamoSinkFunction": [("google._upb._message",), ("pybase64._pybase64",)],
     "S3SinkFunction": [("pyarrow.lib",), ("google._upb._message",)],

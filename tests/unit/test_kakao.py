@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import unicodedata
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +39,7 @@ WEB = "https://open.spotify.com/artist/3HqSLMAZ3g3d5poNaI7GOU"
 # ----------------------------------------------------------------------------------------------------------------
 
 # Shaped exactly like a real Open Builder payload (docs "SkillPayload" + a quick-reply tap carrying clientExtra).
-REAL_PAYLOAD = {
+REAL_PAYLOAD: dict[str, Any] = {
     "intent": {"id": "65a1f0c2e1b2c3d4e5f60718", "name": "비슷한 가수", "extra": {"reason": {"code": 1, "message": "OK"}}},
     "userRequest": {
         "timezone": "Asia/Seoul",
@@ -250,10 +251,12 @@ def test_list_card_carousel_caps():
 
 def test_label_truncation_counts_hangul_as_one():
     qr = QuickReply("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars
+    assert qr is not None
     assert text_length(qr["label"]) == 14
     assert qr["label"] == "방탄소년단 같은 가수 더…"
     assert qr["messageText"] == "방탄소년단 같은 가수 더 알려줘요"  # the tap still sends everything
     exact = QuickReply("가나다라마바사아자차카타파하").to_dict()  # exactly 14
+    assert exact is not None
     assert exact["label"] == "가나다라마바사아자차카타파하"
 
 
@@ -265,7 +268,8 @@ def test_simple_text_truncated_to_1000_with_ellipsis():
 def test_nfc_first_decomposed_hangul():
     nfd = unicodedata.normalize("NFD", "가나다라마바사아자차카타파하")  # 28 jamo, 14 syllables
     assert len(nfd) > 14
-    assert QuickReply(nfd).to_dict()["label"] == "가나다라마바사아자차카타파하"
+    qr = QuickReply(nfd).to_dict()
+    assert qr is not None and qr["label"] == "가나다라마바사아자차카타파하"
 
 
 @pytest.mark.parametrize(
@@ -328,13 +332,13 @@ def test_constructor_rejects_programmer_errors():
     with pytest.raises(ValueError):
         Button("x", action="teleport")
     with pytest.raises(TypeError):
-        QuickReply("x", extra=["not", "a", "map"])
+        QuickReply("x", extra=["not", "a", "map"])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
         Carousel("listCard", [SimpleText("not a list card")])
     with pytest.raises(ValueError):
         Carousel("simpleText", [])
     with pytest.raises(TypeError):
-        SkillResponse([object()]).to_dict()
+        SkillResponse([object()]).to_dict()  # type: ignore[list-item]  # wrong on purpose
 
 
 def test_error_response_always_valid():

@@ -4,8 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sori.related.blend import FEATURES, build_audio, build_signals, fit_logistic, hold_out, judgments, \
-    learn_weights, rank_blend
+from sori.related.blend import (
+    FEATURES,
+    build_audio,
+    build_signals,
+    fit_logistic,
+    hold_out,
+    judgments,
+    learn_weights,
+    rank_blend,
+)
 from sori.related.listeners import ndcg, precision
 from sori.related.profiles import PROFILE_FEATURES
 

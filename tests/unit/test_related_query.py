@@ -158,4 +158,4 @@ def test_unknown_engine_is_refused():
     from sori.settings import Settings
 
     with pytest.raises(ValueError):
-        query.engine_for(Settings(query_engine="presto"))
+        query.engine_for(Settings(query_engine="presto"))  # type: ignore[arg-type]  # invalid on purpose
