@@ -11,107 +11,38 @@ before anything is sent; a malformed one is rejected whole — copied to ``rejec
 """
 from __future__ import annotations
 
-import datetime as _dt
-import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
-from producers.logic.charts import ingest_csv, run_weekly
-from producers.runtime import Run, artist_store, logger, name_resolver, open_run, public, seed_new_artists
-from sori.charts import ChartCSVError, chart_for, chart_week, load_charts, parse_chart_filename
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from producers.jobs.charts import (
+    CHECKPOINT,
+    REJECTED_PREFIX,
+    chart_of_object,
+    ingest_drops,
+    ingest_object,
+    reject,
+    run_charts,
+)
+from producers.runtime import artist_store, logger, open_run
 from sori.observability import observed
 from sori.settings import ChartsDropSettings, ChartsSettings, check_on_cold_start
 
-CHECKPOINT = "charts#checkpoint"
-REJECTED_PREFIX = "rejected/charts/"
+__all__ = ["CHECKPOINT", "REJECTED_PREFIX", "chart_of_object", "ingest_drops", "ingest_object", "lambda_handler",
+           "reject", "run_charts", "s3_handler"]
+
 check_on_cold_start(ChartsDropSettings)  # what both functions of this module need (the weekly run: ChartsSettings)
 
 
-def run_charts(event: dict[str, Any], run: Run, store: Any,
-               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    checkpoint = run.state.get(CHECKPOINT) or {}
-    week = event.get("week") or checkpoint.get("week") or chart_week(_dt.datetime.now(_dt.UTC).date())
-    countries = event.get("countries") or (checkpoint.get("pending") if checkpoint.get("week") == week else None)
-    charts = [chart_for(c) for c in countries] if countries else list(load_charts().values())
-    res = run_weekly(charts, week, run.sources, run.emit, emitted_at=run.emitted_at, progress=progress,
-                     resolve=name_resolver(store))
-    seeded = seed_new_artists(store, res.seen_artists, "chart")
-    if res.stopped:
-        run.state.put(CHECKPOINT, {"week": week, "pending": res.pending, "stopped_at": run.emitted_at,
-                                   "reason": res.stopped})
-    elif checkpoint:
-        run.state.delete(CHECKPOINT)
-    resumed = {"week": checkpoint.get("week"), "pending": len(checkpoint.get("pending") or [])} if checkpoint else None
-    return public(run.summary(artists=len(res.seen_artists), resumed_from=resumed, stopped=res.stopped, week=week,
-                              charts=res.charts, pending_charts=res.pending, artists_seeded=seeded))
-
-
 @observed(logger)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     run = open_run("charts", ChartsSettings.current().base)
     return run_charts(event or {}, run, artist_store(run.settings))
 
 
-def chart_of_object(key: str, metadata: dict[str, Any]) -> tuple[str, str]:
-    """(country, week) of a dropped object: metadata wins over the file name."""
-    from_name = parse_chart_filename(key) or (None, None)
-    country = (metadata.get("country") or from_name[0] or "").lower()
-    week = metadata.get("week") or from_name[1]
-    if not country or not week:
-        raise ChartCSVError("cannot tell country and week: name it regional-<cc>-weekly-<YYYY-MM-DD>.csv or set "
-                            "object metadata country and week", 0, key)
-    try:
-        _dt.date.fromisoformat(week)
-    except ValueError:
-        raise ChartCSVError(f"week {week!r} is not YYYY-MM-DD", 0, key) from None
-    return country, week
-
-
-def ingest_object(s3: Any, bucket: str, key: str, run: Run, store: Any) -> dict[str, Any]:
-    obj = s3.get_object(Bucket=bucket, Key=key)
-    meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
-    country, week = chart_of_object(key, meta)
-    try:
-        chart = chart_for(country)
-    except KeyError as e:
-        raise ChartCSVError(str(e.args[0]), 0, key) from None
-    rows = meta.get("rows")
-    records, entries = ingest_csv(chart, week, obj["Body"].read(), run.sources, emitted_at=run.emitted_at, name=key,
-                                  expected_rows=int(rows) if rows else 200, resolve=name_resolver(store))
-    run.emit(records)  # all or nothing: a failure raises, S3 retries the event, the same ids are re-sent
-    seen = {a["id"]: a.get("name") or a["id"] for e in entries for a in e.artists if a.get("id")}
-    seed_new_artists(store, seen, "chart")
-    return {"key": key, "country": country, "week": week, "entries": len(entries)}
-
-
-def reject(s3: Any, run: Run, bucket: str, key: str, err: ChartCSVError) -> dict[str, Any]:
-    """Keep a rejected file and its reason out of the landing area (and on the DLQ when one is configured)."""
-    base = key.rsplit("/", 1)[-1]
-    s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + base, CopySource={"Bucket": bucket, "Key": key})
-    s3.put_object(Bucket=bucket, Key=REJECTED_PREFIX + base + ".error.txt", Body=str(err).encode("utf-8"))
-    if run.settings.dlq_url:
-        from sori.dlq import DeadLetterQueue
-
-        if DeadLetterQueue(run.settings.dlq_url).send([{"reason": str(err), "bucket": bucket, "key": key,
-                                                         "line": err.line}]):
-            logger.error("rejected chart CSV not dead-lettered (kept under rejected/)", extra={"key": key})
-    logger.error("chart CSV rejected", extra={"key": key, "reason": str(err)})
-    return {"key": key, "error": str(err), "line": err.line}
-
-
 @observed(logger)
-def s3_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def s3_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     import boto3
 
     run = open_run("charts-drop", ChartsDropSettings.current().base)
-    store = artist_store(run.settings)
-    s3 = boto3.client("s3")
-    ingested, rejected = [], []
-    for rec in event.get("Records") or []:
-        bucket = rec["s3"]["bucket"]["name"]
-        key = urllib.parse.unquote_plus(rec["s3"]["object"]["key"])
-        try:
-            ingested.append(ingest_object(s3, bucket, key, run, store))
-        except ChartCSVError as e:
-            rejected.append(reject(s3, run, bucket, key, e))
-    return public(run.summary(artists=0, files=ingested, rejected=rejected))
+    return ingest_drops(event, run, artist_store(run.settings), boto3.client("s3"))

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from producers.jobs.ports import ArtistCatalog, CursorStore
 from sori.kinesis.producer import KinesisProducer
 from sori.metrics import publish, run_figures
 from sori.observability import function_logger
@@ -40,7 +42,7 @@ class Run:
     sources: Sources
     producer: Any
     emitted_at: str
-    state: Any = None
+    state: CursorStore
     user: Any = None
     refresh_token: str | None = field(default=None, repr=False)
     records: Counter[Any] = field(default_factory=Counter)
@@ -148,7 +150,7 @@ def public(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if not k.startswith("_")}
 
 
-def name_resolver(store: Any) -> Any:
+def name_resolver(store: ArtistCatalog | None) -> Callable[[str], str | None] | None:
     """``resolve(name) -> artist id | None`` over RDS: only an unambiguous normalised-name match counts."""
     if store is None:
         return None
@@ -164,7 +166,7 @@ def name_resolver(store: Any) -> Any:
 
 # -- RDS -------------------------------------------------------------------------------------------------------
 
-def artist_store(settings: Settings) -> Any:
+def artist_store(settings: Settings) -> ArtistCatalog | None:
     """``sori.stores.mysql.ArtistStore`` when MySQL is configured, else None (import is lazy: pymysql)."""
     if not (settings.mysql_url or settings.mysql_host):
         return None
@@ -182,7 +184,7 @@ def artist_rows(artist_records: list[dict[str, Any]], source: str, refreshed_at:
             for r in artist_records]
 
 
-def seed_new_artists(store: Any, seen: dict[str, str], source: str) -> int:
+def seed_new_artists(store: ArtistCatalog | None, seen: dict[str, str], source: str) -> int:
     """Insert artists we have not stored yet (never overwrites a richer existing row). Returns how many."""
     if store is None or not seen:
         return 0
