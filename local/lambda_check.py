@@ -48,6 +48,7 @@ FUNCTION_LAYERS: dict[str, tuple[str, ...]] = {
     "S3SinkFunction": ("SoriPandasLayer", "powertools", "pandas"),
     "CompactFunction": ("SoriPandasLayer", "powertools", "pandas"),
     "ChatbotFunction": ("SoriLayer", "powertools"),
+    "SchemaMigrationFunction": ("SoriLayer", "powertools"),
 }
 IMAGE_FUNCTIONS = {"RelatedBuilderFunction": "related-image.txt"}
 STANDINS = {"runtime": "standin-runtime.txt", "pandas": "standin-pandas-layer.txt",

@@ -344,10 +344,19 @@ def check_on_cold_start(cls: type[FunctionSettings]) -> None:
 
 
 #: ``template.yaml`` logical id -> its settings model (``tests/unit/test_settings.py`` checks the template).
+@dataclass(frozen=True, kw_only=True)
+class SchemaMigrationSettings(FunctionSettings):
+    """The deploy-time migration (``Custom::SchemaMigration``): MySQL and nothing else."""
+
+    function: ClassVar[str] = "SchemaMigrationFunction"
+    required: ClassVar[tuple[str, ...]] = ()
+    needs_mysql: ClassVar[bool] = True
+
+
 FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     cls.function: cls for cls in (DynamoSinkSettings, S3SinkSettings, CompactSettings, RelatedBuilderSettings,
                                   ChatbotSettings, CatalogSettings, ChartsSettings, ChartsDropSettings,
-                                  ListeningSettings)
+                                  ListeningSettings, SchemaMigrationSettings)
 }
 
 

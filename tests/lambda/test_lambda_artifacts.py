@@ -38,9 +38,12 @@ def artifacts() -> dict[str, lc.Artifact]:
 
 
 @pytest.fixture(scope="module")
-def stack(mysql_server_url):
+def stack(mysql_server_url, moto_url):
+    import requests
+
     from local.stack import LocalStack
 
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)  # moto's backends are per process: start clean
     saved = dict(os.environ)  # the stack points this process at itself (AWS_ENDPOINT_URL…): put it back after
     st = LocalStack(consume=False, mysql_server=mysql_server_url, database=f"sori_lc_{uuid.uuid4().hex[:8]}")
     try:
@@ -208,6 +211,33 @@ def test_chatbot_answers_kakao(artifacts, stack):
     assert res["statusCode"] == 200, res
     reply = json.loads(res["body"])
     assert reply["version"] == "2.0" and reply["template"]["outputs"]
+
+
+def test_schema_migration_answers_cloudformation(artifacts, stack):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict] = []
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_PUT(self):
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        event = {"RequestType": "Update", "ResponseURL": f"http://127.0.0.1:{srv.server_address[1]}/r",
+                 "StackId": "s", "RequestId": "r", "LogicalResourceId": "SchemaMigration",
+                 "PhysicalResourceId": "sori-schema", "ResourceProperties": {"SchemaVersion": "1"}}
+        res = _run(artifacts, stack, "SchemaMigrationFunction", event)
+    finally:
+        srv.shutdown()
+    assert res["Status"] == "SUCCESS" and got == [res], res
 
 
 def test_build_dir_is_ignored_by_git():

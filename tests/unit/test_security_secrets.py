@@ -74,11 +74,20 @@ def repo_files(root: Path) -> list[str]:
     return sorted({p for p in out.decode().split("\0") if p})
 
 
+def _only_public_certificates(path: Path) -> bool:
+    """A .pem that holds nothing but CERTIFICATE blocks (a CA bundle) is public, not a credential."""
+    if path.suffix != ".pem" or not path.is_file():
+        return False
+    text = path.read_text(errors="replace")
+    kinds = set(re.findall(r"-----BEGIN ([A-Z ]+)-----", text))
+    return kinds == {"CERTIFICATE"}
+
+
 def scan_repo(root: Path) -> list[str]:
     findings = []
     for rel in repo_files(root):
         path = root / rel
-        if SUSPICIOUS_NAMES.search(rel):
+        if SUSPICIOUS_NAMES.search(rel) and not _only_public_certificates(path):
             findings.append(f"{rel}: a credentials file name")
         if not path.is_file() or path.stat().st_size > MAX_BYTES:
             continue

@@ -34,6 +34,7 @@ HANDLERS = {
     "CompactFunction": "consumers.s3_sink.compact.lambda_handler",
     "RelatedBuilderFunction": "consumers.related_builder.handler.lambda_handler",
     "ChatbotFunction": "chatbot.handler.lambda_handler",
+    "SchemaMigrationFunction": "consumers.schema_migration.handler.lambda_handler",
 }
 PANDAS_FUNCTIONS = {"S3SinkFunction", "CompactFunction"}
 IMAGE_FUNCTIONS = {"RelatedBuilderFunction"}  # a container image: no layers (scipy + faiss do not fit beside pandas)
@@ -409,7 +410,7 @@ def test_mysql_users_and_only_they_join_the_vpc(cfn):
                 p["Environment"]["Variables"]), lid
     users = {lid for lid, p in _functions(cfn).items() if "SORI_MYSQL_HOST" in p["Environment"]["Variables"]}
     assert users == {"ChartsFunction", "ChartsDropFunction", "CatalogFunction", "ListeningFunction",
-                     "RelatedBuilderFunction", "ChatbotFunction"}
+                     "RelatedBuilderFunction", "ChatbotFunction", "SchemaMigrationFunction"}
 
 
 # ----------------------------------------------------------------------------------------------- IAM per function
