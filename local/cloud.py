@@ -11,9 +11,10 @@ import json
 import os
 import secrets
 import urllib.parse
-from typing import Any
+from typing import Any, ClassVar
 
 from sori.settings import PLACEHOLDER
+from sori.spotify.client import USER_SCOPE
 
 #: Environment variable naming the stack when ``--stack`` is not given.
 STACK_ENV = "SORI_STACK"
@@ -22,8 +23,8 @@ ACCOUNTS_URL_ENV = "SORI_SPOTIFY_ACCOUNTS_URL"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 #: The header Kakao i Open Builder must send with each skill request (checked by the chatbot handler).
 SKILL_HEADER = "X-Skill-Secret"
-#: Scopes the listening producer needs (recently played + currently playing).
-LOGIN_SCOPES = ("user-read-recently-played", "user-read-currently-playing")
+#: Scopes the user-token producers need (the same list the Spotify client asks for).
+LOGIN_SCOPES = tuple(USER_SCOPE.split())
 #: Secret outputs and the keys the template gives each.
 SECRET_OUTPUTS = ("SpotifySecretArn", "ListeningTokenSecretArn", "MysqlSecretArn", "SkillSecretArn")
 
@@ -192,9 +193,9 @@ def callback_server(port: int = 0):
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-        result: dict[str, str] = {}
+        result: ClassVar[dict[str, str]] = {}
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             parsed = urllib.parse.urlparse(self.path)
             if parsed.path != "/callback":
                 self.send_response(404)
