@@ -129,13 +129,32 @@ def dlq_depths(info: dict) -> dict[str, int]:
     return depths
 
 
+def skill_url(info: dict) -> str:
+    """The URL to paste into Open Builder: the ``ChatbotApiUrl`` output, else the stack's HTTP API + POST route.
+
+    The fallback covers a stack whose API lives outside CloudFormation's view (the moto deployment creates the
+    HTTP API beside the stack, so that output is dropped there): the API named after the stack, its first POST route.
+    """
+    if info["outputs"].get("ChatbotApiUrl"):
+        return info["outputs"]["ChatbotApiUrl"]
+    gw = client("apigatewayv2", info["region"], info["endpoint_url"])
+    for api in gw.get_apis().get("Items", []):
+        if api.get("Name") != info["stack"]:
+            continue
+        posts = [r["RouteKey"].split(" ", 1)[1] for r in gw.get_routes(ApiId=api["ApiId"]).get("Items", [])
+                 if r.get("RouteKey", "").startswith("POST ")]
+        if posts:
+            return api.get("ApiEndpoint", "").rstrip("/") + sorted(posts)[0]
+    return ""
+
+
 def status(info: dict) -> dict:
     """Everything ``sori cloud status`` prints: skill URL + header, alarms, DLQ depths, placeholder secrets."""
     skill = read_secret(info, "SkillSecretArn") if "SkillSecretArn" in info["outputs"] else {}
     return {
         "stack": info["stack"],
         "stack_status": info["status"],
-        "skill_url": info["outputs"].get("ChatbotApiUrl", ""),
+        "skill_url": skill_url(info),
         "skill_header": {"name": SKILL_HEADER, "value": skill.get("secret", "")},
         "alarms": alarm_states(info),
         "dlq_depths": dlq_depths(info),
