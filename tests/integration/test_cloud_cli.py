@@ -185,3 +185,10 @@ def test_callback_rejects_a_mismatched_state():
             ops.wait_for_callback(server, "expected", timeout=30)
     finally:
         server.server_close()
+
+
+def test_unknown_stack_and_missing_stack_name_are_reported(stack):
+    r = run("status", "--stack", "no-such-stack")
+    assert r.exit_code == 2 and "cannot read stack no-such-stack" in r.output
+    r = run("status")
+    assert r.exit_code == 2 and "SORI_STACK" in r.output
