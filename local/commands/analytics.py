@@ -17,6 +17,7 @@ data from the Spotify emulator instead (no stack needed). ``--engine athena`` qu
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,33 @@ ENGINE_HELP = "athena | duckdb (default: SORI_QUERY_ENGINE of the running stack,
 
 # ---------------------------------------------------------------------------------------------- engines
 
-def _settings(engine: str | None):
-    """Settings for ``engine``: a running local stack's environment when there is one."""
+STACK_HELP = "A deployed stack (or SORI_STACK): Athena with that stack's Glue database, workgroup and bucket."
+
+
+def _deployed_settings(name: str):
+    """Settings for a deployed stack, by name: Athena, with the database/workgroup/bucket its outputs name."""
+    from local.cloud import output, resolve_stack
+    from sori.settings import Settings
+
+    info = resolve_stack(name)
+    return Settings.from_env({**os.environ, "SORI_QUERY_ENGINE": "athena",
+                              "SORI_GLUE_DATABASE": output(info, "GlueDatabaseName"),
+                              "SORI_ATHENA_WORKGROUP": output(info, "AthenaWorkGroupName"),
+                              "SORI_BUCKET": output(info, "LakeBucketName"),
+                              **({"AWS_REGION": info["region"]} if info.get("region") else {})})
+
+
+def _settings(engine: str | None, stack_name: str | None = None):
+    """Settings for ``engine``: a deployed stack's when named (``--stack``/``SORI_STACK``), else a running local
+    stack's environment when there is one."""
     from local import stack
     from sori.settings import Settings, get_settings
 
+    stack_name = stack_name or os.environ.get("SORI_STACK")
+    if stack_name:
+        if engine not in (None, "athena"):
+            raise typer.BadParameter("a deployed stack is queried through Athena (--engine athena)")
+        return _deployed_settings(stack_name)
     info = stack.load_stack(required=False)
     if info:
         stack.apply_env(info)
@@ -54,7 +77,8 @@ def _settings(engine: str | None):
         else settings
 
 
-def open_query(*, engine: str | None = None, sample: bool = False) -> tuple[Callable[[str], Any], str]:
+def open_query(*, engine: str | None = None, sample: bool = False,
+               stack_name: str | None = None) -> tuple[Callable[[str], Any], str]:
     """``(query(sql) -> DataFrame, description)`` with every view available.
 
     ``sample``: sample lake data in memory; DuckDB: the local stack's lake (``sori.duck.LakeDuck``) with the
@@ -67,7 +91,7 @@ def open_query(*, engine: str | None = None, sample: bool = False) -> tuple[Call
 
         con = sample_duckdb()
         return (lambda sql: con.sql(sql).df()), "sample data (Spotify emulator charts)"
-    settings = _settings(engine)
+    settings = _settings(engine, stack_name)
     if settings.query_engine == "athena":
         from sori.query import AthenaEngine
 
@@ -162,13 +186,13 @@ def views_check() -> None:
 
 @views_app.command("deploy")
 def views_deploy(engine: str | None = typer.Option(None, help=ENGINE_HELP),
-                 only: list[str] | None = typer.Option(None, "--view", help="Only these (and what they read).")
-                 ) -> None:
+                 only: list[str] | None = typer.Option(None, "--view", help="Only these (and what they read)."),
+                 stack_name: str | None = typer.Option(None, "--stack", help=STACK_HELP)) -> None:
     """Create or replace the views: in Athena (Glue database) or on the local lake (DuckDB, each counted)."""
     from sori.views import deploy_athena, load_views, select
 
     views = select(load_views(), only or None)
-    settings = _settings(engine)
+    settings = _settings(engine, stack_name)
     if settings.query_engine == "athena":
         ids = deploy_athena(views, settings=settings)
         for v, qid in zip(views, ids, strict=False):
@@ -190,13 +214,13 @@ def query_command(what: str = typer.Argument(..., help="A view name, or a SQL qu
                   limit: int = typer.Option(20, help="Rows to print."),
                   as_json: bool = typer.Option(False, "--json", help="All rows as JSON lines."),
                   engine: str | None = typer.Option(None, help=ENGINE_HELP),
-                  sample: bool = typer.Option(False, "--sample", help="Query sample data (no stack needed).")
-                  ) -> None:
+                  sample: bool = typer.Option(False, "--sample", help="Query sample data (no stack needed)."),
+                  stack_name: str | None = typer.Option(None, "--stack", help=STACK_HELP)) -> None:
     """Rows of a view (or any SQL over lake tables and views): `sori views query chart_audio_profile`."""
     from sori.views import by_name, load_views
 
     sql = f"SELECT * FROM {what}" if what in by_name(load_views()) else what
-    query, source = open_query(engine=engine, sample=sample)
+    query, source = open_query(engine=engine, sample=sample, stack_name=stack_name)
     df = query(sql)
     for c in df.columns:  # DATE columns as YYYY-MM-DD, as the lake spells them
         if str(df[c].dtype).startswith("datetime64") and (df[c].dropna() == df[c].dropna().dt.normalize()).all():

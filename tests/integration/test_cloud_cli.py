@@ -192,3 +192,18 @@ def test_unknown_stack_and_missing_stack_name_are_reported(stack):
     assert r.exit_code == 2 and "cannot read stack no-such-stack" in r.output
     r = run("status")
     assert r.exit_code == 2 and "SORI_STACK" in r.output
+
+
+def test_views_and_queries_use_the_deployed_stacks_athena_workgroup(stack, monkeypatch):
+    """Not the default workgroup ``sori``: the template creates ``<stack>-analytics`` (issue 12, item 8)."""
+    from local.commands.analytics import _settings
+
+    s = _settings(None, STACK)
+    assert s.query_engine == "athena"
+    assert s.athena_workgroup == stack["outputs"]["AthenaWorkGroupName"] == f"{STACK}-analytics"
+    assert s.glue_database == stack["outputs"]["GlueDatabaseName"]
+    assert s.bucket == stack["outputs"]["LakeBucketName"]
+    monkeypatch.setenv("SORI_STACK", STACK)
+    assert _settings(None).athena_workgroup == f"{STACK}-analytics"
+    with pytest.raises(Exception, match="Athena"):
+        _settings("duckdb", STACK)
