@@ -58,7 +58,8 @@ def main(runs: int = 5) -> None:
     cpu = statistics.median(r["cpu_s"] for r in results)
     mem = chatbot_memory_mb()
     print(json.dumps({"cold_first_answer_cpu_s": round(cpu, 3), "memory_mb": mem,
-                      "est_wall_s_at_memory": round(cpu * 1769 / mem, 2), "runs": [round(r["cpu_s"], 3) for r in results],
+                      "est_wall_s_at_memory": round(cpu * 1769 / mem, 2),
+                      "runs": [round(r["cpu_s"], 3) for r in results],
                       "reply": results[0]["body"][:120]}))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from local import lambda_check as lc  # noqa: E402
+from local import lambda_check as lc
 
 
 def main() -> None:

@@ -191,7 +191,7 @@ def wait_for_callback(server, state: str, timeout: float | None = 300) -> str:
     import time
 
     result: dict[str, str] = {}
-    server.RequestHandlerClass.result = result  # type: ignore[attr-defined]
+    server.RequestHandlerClass.result = result
     deadline = None if timeout is None else time.monotonic() + timeout
     while not result:
         if deadline is not None:

@@ -130,7 +130,7 @@ def install_partition_queries() -> None:
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
     def partition_query(self, hash_key, *args, **kwargs):
-        if kwargs.get("index_name") or len(args) > 6 and args[6] or hash_key is None:
+        if kwargs.get("index_name") or (len(args) > 6 and args[6]) or hash_key is None:
             return query(self, hash_key, *args, **kwargs)
         _narrow.key = (self, hash_key)
         try:
@@ -138,7 +138,7 @@ def install_partition_queries() -> None:
         finally:
             _narrow.key = None
 
-    Table.all_items, Table.query = narrowed_all_items, partition_query
+    Table.all_items, Table.query = narrowed_all_items, partition_query  # type: ignore[method-assign]
     _partition_patched = True
 
 

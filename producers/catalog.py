@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from producers.jobs.catalog import (
     CHECKPOINT,
     FRESH_WITHIN_MINUTES,
@@ -35,6 +33,6 @@ check_on_cold_start(CatalogSettings)
 
 
 @observed(logger)
-def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # LambdaContext, or the local stack's
     run = open_run("catalog", CatalogSettings.current().base)
     return run_catalog(event or {}, run, artist_store(run.settings))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from producers.jobs.charts import (
     CHECKPOINT,
     REJECTED_PREFIX,
@@ -35,13 +33,13 @@ check_on_cold_start(ChartsDropSettings)  # what both functions of this module ne
 
 
 @observed(logger)
-def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # LambdaContext, or the local stack's
     run = open_run("charts", ChartsSettings.current().base)
     return run_charts(event or {}, run, artist_store(run.settings))
 
 
 @observed(logger)
-def s3_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def s3_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # LambdaContext, or the local stack's
     import boto3
 
     run = open_run("charts-drop", ChartsDropSettings.current().base)

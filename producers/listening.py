@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from producers.jobs.listening import CURSOR, JOBS, run_listening
 from producers.runtime import artist_store, logger, open_run
 from sori.observability import observed
@@ -21,7 +19,7 @@ check_on_cold_start(ListeningSettings)
 
 
 @observed(logger)
-def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # LambdaContext, or the local stack's
     run = open_run("listening", ListeningSettings.current().base)
     store = artist_store(run.settings) if (event or {}).get("job") == "followed_artists" else None
     return run_listening(event or {}, run, store)

@@ -34,7 +34,7 @@ def public_playlist_ids(env: Mapping[str, str] | None = None, path: Path = PUBLI
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list[dict]]:
+def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """(artist ids, artist names, SQS batch item failures) asked for by the event."""
     ids, names, failures = list(event.get("artist_ids") or []), list(event.get("artist_names") or []), []
     for rec in event.get("Records") or []:
@@ -58,8 +58,8 @@ def select_artists(run: Run, store: ArtistCatalog | None, ids: list[str], names:
         if event.get("Records"):  # queued (chatbot) requests: one refresh per artist per window is enough
             window = event.get("fresh_within_minutes", FRESH_WITHIN_MINUTES)
             ids = [i for i in ids if not _fresh(known.get(i), window)]
-        out = [{"id": i, "name": (known.get(i) or {}).get("name") or "", **{k: v for k, v in (known.get(i) or {}).items()
-                                                                            if k in ("genres", "image_url")}}
+        out = [{"id": i, "name": (known.get(i) or {}).get("name") or "",
+                **{k: v for k, v in (known.get(i) or {}).items() if k in ("genres", "image_url")}}
                for i in dict.fromkeys(ids)]
         for name in names:
             hit = (store.find_by_name_norm(name) if store is not None else []) or []
@@ -88,7 +88,8 @@ def _fresh(artist: dict[str, Any] | None, minutes: float) -> bool:
     return _dt.datetime.now(_dt.UTC) - at < _dt.timedelta(minutes=float(minutes))
 
 
-def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None, progress: Callable[..., Any] | None = None) -> dict[str, Any]:
+def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
+                progress: Callable[..., Any] | None = None) -> dict[str, Any]:
     ids, names, failures = requested_artists(event)
     checkpoint = run.state.get(CHECKPOINT) or {}
     selected = select_artists(run, store, ids, names, event)
@@ -107,7 +108,7 @@ def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None, pr
             logger.warning("listening user unavailable; collections skipped", extra={"reason": str(e)})
             user = None
 
-    def on_chunk(artist_records: list[dict]) -> None:
+    def on_chunk(artist_records: list[dict[str, Any]]) -> None:
         if store is not None:
             store.upsert_artists(artist_rows(artist_records, "catalog", run.emitted_at), source="catalog")
 

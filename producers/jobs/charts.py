@@ -17,7 +17,8 @@ CHECKPOINT = "charts#checkpoint"
 REJECTED_PREFIX = "rejected/charts/"
 
 
-def run_charts(event: dict[str, Any], run: Run, store: ArtistCatalog | None, progress: Callable[..., Any] | None = None) -> dict[str, Any]:
+def run_charts(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
+               progress: Callable[..., Any] | None = None) -> dict[str, Any]:
     checkpoint = run.state.get(CHECKPOINT) or {}
     week = event.get("week") or checkpoint.get("week") or chart_week(_dt.datetime.now(_dt.UTC).date())
     countries = event.get("countries") or (checkpoint.get("pending") if checkpoint.get("week") == week else None)

@@ -43,4 +43,4 @@ def run_listening(event: dict[str, Any], run: Run, store: ArtistCatalog | None) 
     except (QuotaExceeded, RateLimited) as e:  # the cursor did not move: the next run picks up from it
         stopped = "QUOTA_EXCEEDED" if isinstance(e, QuotaExceeded) else "RATE_LIMITED"
     save_rotated_token(run)
-    return public(run.summary(artists=extra.get("followed", 0), stopped=stopped, **extra))
+    return public(run.summary(artists=int(extra.get("followed", 0)), stopped=stopped, **extra))

@@ -57,7 +57,7 @@ def _tables(url: str) -> set[str]:
     conn = open_connection(url)
     with conn.cursor() as cur:
         cur.execute("SHOW TABLES")
-        names = {next(iter(r.values())) for r in cur.fetchall()}
+        names = {str(next(iter(dict(r).values()))) for r in cur.fetchall()}
     conn.close()
     return names
 

@@ -22,7 +22,8 @@ _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 def _template_secret(logical_id: str) -> dict:
     from local.provision.template import TEMPLATE_PATH
 
-    doc = yaml.load(open(TEMPLATE_PATH), Loader=_Loader)
+    with open(TEMPLATE_PATH) as f:
+        doc = yaml.load(f, Loader=_Loader)
     return json.loads(doc["Resources"][logical_id]["Properties"]["SecretString"])
 
 
