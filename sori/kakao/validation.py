@@ -94,14 +94,20 @@ class _Validator:
                     self.err(f"{path}.{k}", f"unknown field for {kind}")
         return True
 
+    def absent(self, d: dict[str, Any], key: str, p: str, *, required: bool) -> bool:
+        """Whether ``key`` is missing or null (an error when ``required``; an explicit null is always one)."""
+        if key in d and d[key] is not None:
+            return False
+        if required:
+            self.err(p, "required")
+        elif key in d:
+            self.err(p, "must be omitted rather than null")
+        return True
+
     def string(self, d: dict[str, Any], key: str, path: str, *, required: bool, max_len: int | None = None,
                src: str = "") -> str | None:
         p = f"{path}.{key}"
-        if key not in d or d[key] is None:
-            if required:
-                self.err(p, "required")
-            elif key in d:
-                self.err(p, "must be omitted rather than null")
+        if self.absent(d, key, p, required=required):
             return None
         v = d[key]
         if not isinstance(v, str):
@@ -134,11 +140,7 @@ class _Validator:
     def array(self, d: dict[str, Any], key: str, path: str, *, required: bool, lo: int = 0, hi: int | None = None,
               src: str = "") -> list[Any]:
         p = f"{path}.{key}"
-        if key not in d or d[key] is None:
-            if required:
-                self.err(p, "required")
-            elif key in d:
-                self.err(p, "must be omitted rather than null")
+        if self.absent(d, key, p, required=required):
             return []
         v = d[key]
         if not isinstance(v, list):
@@ -222,15 +224,23 @@ class _Validator:
         self.url(v, "imageUrl", path, required=False)
         if "link" in v:
             self.link(v["link"], f"{path}.link")
-        action = self.string(v, "action", path, required=False)
-        if action is not None:
-            if action not in LIST_ITEM_ACTIONS:
-                self.err(f"{path}.action", f"must be 'block' or 'message', got {action!r}")
-            elif action == "block":
-                self.string(v, "blockId", path, required=True)
-            else:
-                self.string(v, "messageText", path, required=True)
+        self.message_or_block(v, path, LIST_ITEM_ACTIONS, required=False, block_text=None)
         self.extra(v, path)
+
+    def message_or_block(self, v: Any, path: str, allowed: Any, *, required: bool, block_text: bool | None) -> None:
+        """``action`` is ``message`` (needs ``messageText``) or ``block`` (needs ``blockId``; ``messageText``
+        required/optional/not checked as ``block_text`` is True/False/None), as list items and quick replies have."""
+        action = self.string(v, "action", path, required=required)
+        if action is None:
+            return
+        if action not in allowed:
+            self.err(f"{path}.action", f"must be {' or '.join(repr(a) for a in allowed)}, got {action!r}")
+        elif action == "message":
+            self.string(v, "messageText", path, required=True)
+        else:
+            self.string(v, "blockId", path, required=True)
+            if block_text is not None:
+                self.string(v, "messageText", path, required=block_text)
 
     def profile(self, v: Any, path: str, *, item_card: bool) -> None:
         if not self.obj(v, path, "profile"):
@@ -425,15 +435,7 @@ class _Validator:
         if not self.obj(v, path, "quickReply"):
             return
         self.string(v, "label", path, required=True, max_len=LABEL_MAX, src="quickReply label ≤ 14")
-        action = self.string(v, "action", path, required=True)
-        if action is not None:
-            if action not in QUICK_REPLY_ACTIONS:
-                self.err(f"{path}.action", f"must be 'message' or 'block', got {action!r}")
-            elif action == "message":
-                self.string(v, "messageText", path, required=True)
-            else:
-                self.string(v, "blockId", path, required=True)
-                self.string(v, "messageText", path, required=False)
+        self.message_or_block(v, path, QUICK_REPLY_ACTIONS, required=True, block_text=False)
         self.extra(v, path, any_json=True)  # [docs] QuickReply.extra: Any
 
     def context(self, v: Any, path: str) -> None:
