@@ -3,9 +3,13 @@
 A child interpreter (what Lambda's init + first invoke pay) imports ``chatbot.handler``, answers one Kakao request
 for a known artist against a seeded local world (moto, MariaDB, the emulator), and reports its own CPU time
 (``getrusage``: user + system, interpreter start included). Lambda gives CPU in proportion to memory (1,769 MB =
-one vCPU), so at ``memory_mb`` the first answer takes about ``cold_first_answer_cpu_s × 1769 / memory_mb`` s of wall
-clock when CPU-bound. One JSON line: ``cold_first_answer_cpu_s`` (median of 5), ``memory_mb`` (template.yaml),
-``est_wall_s_at_memory``, ``runs``.
+one vCPU), so at ``memory_mb`` the first answer takes about ``lambda_cold_first_answer_cpu_s × 1769 / memory_mb``
+s of wall clock when CPU-bound. One JSON line: ``cold_first_answer_cpu_s`` (median of 5), ``memory_mb`` (template.yaml),
+``est_wall_s_at_memory``, ``runs``; and ``lambda_cold_first_answer_cpu_s``: the same first answer from the
+function's **built artifact** (``local.lambda_check``: built like ``sam build``, its layers as /opt/python, run in
+``python3.12 -I -S -B``: what the build compiled ahead is used, nothing is written, as on a read-only
+/var/task), median of 3; ``lambda_cold_typo_answer_cpu_s`` the same for a misspelt name ("BLAKCPINK": the fuzzy
+keys are built on that first fuzzy lookup).
 """
 from __future__ import annotations
 
@@ -35,31 +39,57 @@ def chatbot_memory_mb() -> int:
     return int(load_template()["Resources"]["ChatbotFunction"]["Properties"]["MemorySize"])
 
 
+def lambda_artifact_runs(event: dict, env: dict, runs: int = 3) -> list[float]:
+    """CPU seconds of the first answer from ChatbotFunction's built artifact under python3.12 (see the docstring)."""
+    from local import lambda_check as lc
+
+    art = lc.build_function("ChatbotFunction")
+    cpu = []
+    for _ in range(runs):
+        out = lc.run_handler(art, "chatbot.handler.lambda_handler", event,
+                             {**env, "AWS_LAMBDA_FUNCTION_NAME": "sori-chatbot", "POWERTOOLS_METRICS_DISABLED": "true",
+                              "POWERTOOLS_LOG_LEVEL": "ERROR"})
+        assert out["result"]["statusCode"] == 200, out["result"]
+        cpu.append(float(out["cpu_s"]))
+    return cpu
+
+
+def _event(utterance: str, secret: str) -> dict:
+    from local.webhook import http_api_event
+
+    body = {"userRequest": {"utterance": utterance, "lang": "ko", "timezone": "Asia/Seoul",
+                            "user": {"id": "bench", "type": "botUserKey", "properties": {}}, "params": {},
+                            "block": {"id": "b", "name": "b"}},
+            "bot": {"id": "bot", "name": "sori"}, "intent": {"id": "i", "name": "i"},
+            "action": {"id": "a", "name": "a", "params": {}, "detailParams": {}, "clientExtra": {}}}
+    return http_api_event("POST", "/skill", {"content-type": "application/json", "x-skill-secret": secret},
+                          json.dumps(body).encode(), "127.0.0.1", "POST /skill")
+
+
 def main(runs: int = 5) -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     from local.commands.chatbot import chatbot_world
-    from local.webhook import http_api_event
 
     with chatbot_world(related_for=100) as w:
-        body = {"userRequest": {"utterance": "BLACKPINK", "lang": "ko", "timezone": "Asia/Seoul",
-                                "user": {"id": "bench", "type": "botUserKey", "properties": {}}, "params": {},
-                                "block": {"id": "b", "name": "b"}},
-                "bot": {"id": "bot", "name": "sori"}, "intent": {"id": "i", "name": "i"},
-                "action": {"id": "a", "name": "a", "params": {}, "detailParams": {}, "clientExtra": {}}}
-        event = http_api_event("POST", "/skill", {"content-type": "application/json", "x-skill-secret": w["secret"]},
-                               json.dumps(body).encode(), "127.0.0.1", "POST /skill")
+        event, typo = (_event(u, w["secret"]) for u in ("BLACKPINK", "BLAKCPINK"))
         env = {**os.environ, **w["env"], "PYTHONPATH": str(REPO)}
         results = []
         for _ in range(runs):
             out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(event)], env=env, capture_output=True,
                                  text=True, check=True, cwd=REPO)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        lambda_runs = lambda_artifact_runs(event, w["env"])
+        typo_runs = lambda_artifact_runs(typo, w["env"])
     assert all(r["status"] == 200 for r in results), results
     cpu = statistics.median(r["cpu_s"] for r in results)
+    lam = statistics.median(lambda_runs)
     mem = chatbot_memory_mb()
     print(json.dumps({"cold_first_answer_cpu_s": round(cpu, 3), "memory_mb": mem,
-                      "est_wall_s_at_memory": round(cpu * 1769 / mem, 2),
+                      "est_wall_s_at_memory": round(lam * 1769 / mem, 2),
                       "runs": [round(r["cpu_s"], 3) for r in results],
+                      "lambda_cold_first_answer_cpu_s": round(lam, 3),
+                      "lambda_runs": [round(c, 3) for c in lambda_runs],
+                      "lambda_cold_typo_answer_cpu_s": round(statistics.median(typo_runs), 3),
                       "reply": results[0]["body"][:120]}))
 
 

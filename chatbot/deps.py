@@ -9,7 +9,9 @@ Every heavy import (pymysql, boto3, spotipy) happens on first use, not at import
 import stays small, and nothing here imports pandas/pyarrow/awswrangler.
 
 The name index (every artist name + alias, for :mod:`chatbot.resolve`) is cached per container for
-:data:`INDEX_TTL_S`; when it is older, the stale one keeps answering while one background load replaces it.
+:data:`INDEX_TTL_S`; when it is older, the stale one keeps answering while one background load replaces it. The
+cold load builds only the exact-name maps; the fuzzy keys follow on the first fuzzy lookup (a container's first
+answer is usually an exact name), and a background reload builds them before swapping in.
 
 >>> backend = get_backend()                     # the container's backend          # doctest: +SKIP
 >>> backend.index().exact("bts")                                                    # doctest: +SKIP
@@ -165,7 +167,7 @@ class LiveBackend:
 
     def _reload(self) -> None:
         try:
-            fresh = self._load_index()
+            fresh = self._load_index().warm()  # in the background: build the fuzzy keys here, not in a request
             with self._index_lock:
                 self._index, self._index_at = fresh, time.monotonic()
         except Exception:

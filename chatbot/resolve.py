@@ -201,6 +201,10 @@ class NameIndex:
         self._key_ids: list[str] = []  # ... and the artist each belongs to
         self._skels: list[str] = []
         self._skel_ids: list[str] = []
+        # the fuzzy keys and skeletons (~0.1 s for 10k names) are built on first fuzzy use, not at load: a cold
+        # container's first answer is usually an exact name and need not wait for them (see :meth:`warm`)
+        self._pending: list[tuple[str, str, str]] = []  # (key norm, artist_id, norm to skeleton or "")
+        self._fuzzy_ready = False
         for artist_id, name, norm in names:
             self._add_name(artist_id, name, norm or normalize(name))
         for alias_norm, artist_id in aliases:
@@ -218,15 +222,9 @@ class NameIndex:
         first = artist_id not in self.display
         self.display[artist_id] = name
         ids = self.by_norm.setdefault(norm, [])
-        if artist_id not in ids:
+        if artist_id not in ids:  # (an artist seen for the first time is in no list yet)
             ids.append(artist_id)
-            self._keys.append(_fuzzy_key(norm))
-            self._key_ids.append(artist_id)
-        if first and not contains_hangul(norm):
-            sk = skeleton(norm)
-            if len(sk) >= SKELETON_MIN_LEN:
-                self._skels.append(sk)
-                self._skel_ids.append(artist_id)
+            self._add_fuzzy(norm, artist_id, skeleton_of=norm if first else "")
 
     def _add_alias(self, alias_norm: str, artist_id: str) -> None:
         if not alias_norm or artist_id not in self.display:
@@ -234,8 +232,37 @@ class NameIndex:
         ids = self.by_alias.setdefault(alias_norm, [])
         if artist_id not in ids:
             ids.append(artist_id)
-            self._keys.append(_fuzzy_key(alias_norm))
-            self._key_ids.append(artist_id)
+            self._add_fuzzy(alias_norm, artist_id)
+
+    def _add_fuzzy(self, key_norm: str, artist_id: str, skeleton_of: str = "") -> None:
+        if self._fuzzy_ready:
+            self._index_fuzzy(key_norm, artist_id, skeleton_of)
+        else:
+            self._pending.append((key_norm, artist_id, skeleton_of))
+
+    def _index_fuzzy(self, key_norm: str, artist_id: str, skeleton_of: str) -> None:
+        self._keys.append(_fuzzy_key(key_norm))
+        self._key_ids.append(artist_id)
+        if skeleton_of and not contains_hangul(skeleton_of):
+            sk = skeleton(skeleton_of)
+            if len(sk) >= SKELETON_MIN_LEN:
+                self._skels.append(sk)
+                self._skel_ids.append(artist_id)
+
+    def warm(self) -> NameIndex:
+        """Build the fuzzy keys and skeletons now (idempotent; :meth:`fuzzy` and :meth:`romanized` call it).
+
+        >>> idx = NameIndex([("a1", "BLACKPINK", "blackpink")]); idx.warm() is idx, len(idx._skels)
+        (True, 1)
+        """
+        if not self._fuzzy_ready:
+            with self._lock:
+                if not self._fuzzy_ready:
+                    for key_norm, artist_id, skeleton_of in self._pending:
+                        self._index_fuzzy(key_norm, artist_id, skeleton_of)
+                    self._pending.clear()
+                    self._fuzzy_ready = True
+        return self
 
     def add_artist(self, artist_id: str, name: str) -> None:
         """Make a just-inserted artist findable in this container without waiting for the next reload."""
@@ -258,7 +285,7 @@ class NameIndex:
     def fuzzy(self, norm: str, *, cutoff: float = FUZZY_SUGGEST, limit: int = 10) -> list[tuple[str, float]]:
         """Best score per artist for ``norm`` against every name and alias, best first."""
         key = _fuzzy_key(norm)
-        if len(key) < FUZZY_MIN_LEN or not self._keys:
+        if len(key) < FUZZY_MIN_LEN or not self.warm()._keys:
             return []
         hits = process.extract(key, self._keys, scorer=fuzz.ratio, score_cutoff=cutoff,
                                limit=limit * 3)
@@ -267,7 +294,7 @@ class NameIndex:
     def romanized(self, text: str, *, cutoff: float = SKELETON_SUGGEST, limit: int = 5) -> list[tuple[str, float]]:
         """Latin names whose consonant skeleton is close to the romanised Hangul ``text``."""
         sk = skeleton(text)
-        if len(sk) < SKELETON_MIN_LEN or not self._skels:
+        if len(sk) < SKELETON_MIN_LEN or not self.warm()._skels:
             return []
         hits = process.extract(sk, self._skels, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit * 3)
         return _best_per_artist((self._skel_ids[i], score) for _, score, i in hits)[:limit]

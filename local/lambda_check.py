@@ -10,7 +10,8 @@ No Docker. For each function of ``template.yaml``:
    stand-ins pinned to their published versions (``requirements/standin-*.txt``) and the runtime's own boto3;
 3. **check** the unzipped size (function + layers ≤ 262,144,000 bytes), that every binary wheel is for
    CPython 3.12 manylinux x86_64 (or abi3/pure), and that no two layers of a function ship the same package;
-4. **run** the handler in ``python3.12 -I -S`` (no site-packages: only the assembled paths) on an event.
+4. **run** the handler in ``python3.12 -I -S -B`` (no site-packages: only the assembled paths; no bytecode written,
+   as /var/task and /opt are read-only) on an event.
 
 Everything lands under ``build/lambda-check/``; pip's downloads are cached there, so a second run is fast.
 
@@ -53,6 +54,11 @@ FUNCTION_LAYERS: dict[str, tuple[str, ...]] = {
 IMAGE_FUNCTIONS = {"RelatedBuilderFunction": "related-image.txt"}
 STANDINS = {"runtime": "standin-runtime.txt", "pandas": "standin-pandas-layer.txt",
             "powertools": "standin-powertools-layer.txt", "athena": "standin-athena-duckdb.txt"}
+#: Stand-ins that carry CPython 3.12 bytecode like what they stand for: the Powertools layer's canary fails a
+#: release whose layer recompiles source instead of using its bytecode (aws-powertools/powertools-lambda-python
+#: @015dcd1 layer_v3/layer/canary/bytecode_monitor.py); the runtime's boto3 is taken to be precompiled as well.
+#: The pandas stand-in carries none (a worst case for its cold start, and its size is what matters here).
+BYTECODE_STANDINS = frozenset({"powertools", "runtime"})
 #: What the real managed pandas layer's build leaves out (aws-sdk-pandas @75b639a building/lambda/build-lambda-layer.sh:
 #: it removes boto*, urllib3*, s3transfer* and every */tests/* file, and builds pyarrow without Flight). Its
 #: libarrow is also built without S3, ORC or Substrait, which a PyPI wheel's (linked against them) cannot shed: the
@@ -138,7 +144,22 @@ def build_layer(name: str, python: str = "python3") -> Path:
                 lambda d: _make(f"build-{name}", d, python))
     shutil.rmtree(d / "python" / "sori", ignore_errors=True)  # the code may have changed since: copy it again
     shutil.copytree(REPO / "sori", d / "python" / "sori", ignore=shutil.ignore_patterns("__pycache__"))
+    compile_for_runtime(d / "python" / "sori")
     return d
+
+
+def makefile_python312() -> str:
+    """The CPython 3.12 the Makefile's build targets compile bytecode with ("" when the host has none)."""
+    return subprocess.run(["make", "-s", "-C", str(REPO), "print-python312"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def compile_for_runtime(d: Path, python: str | None = None) -> None:
+    """Checked-hash CPython 3.12 bytecode for ``d``, as the Makefile's ``lambda_pyc`` writes it."""
+    py = python or makefile_python312()
+    if py:
+        subprocess.run([py, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash", str(d)],
+                       check=True, stdout=subprocess.DEVNULL)
 
 
 def build_standin(name: str) -> Path:
@@ -147,6 +168,8 @@ def build_standin(name: str) -> Path:
 
     def build(d: Path) -> None:
         lambda_pip(d / "python", req, "python3")
+        if name in BYTECODE_STANDINS:
+            compile_for_runtime(d / "python", find_python312())
         if name == "pandas":
             for drop in PANDAS_LAYER_DROPS:
                 for p in (d / "python").glob(drop if "/" in drop else f"{drop}*"):
@@ -162,7 +185,12 @@ def build_image(function: str) -> Path:
     """The container image's packages (its Dockerfile's ``pip install``), for CPython 3.12 x86_64."""
     req = REPO / "requirements" / IMAGE_FUNCTIONS[function]
     return _cached(f"image-{function}", _digest(req, REPO / "requirements" / "sori-layer.txt", REPO / "Makefile"),
-                   lambda d: lambda_pip(d, req, "python3"))
+                   lambda d: _image_pip(d, req))
+
+
+def _image_pip(d: Path, req: Path) -> None:
+    lambda_pip(d, req, "python3")
+    compile_for_runtime(d, find_python312())  # the image's own pip (CPython 3.12) compiles what it installs
 
 
 def build_function(function: str, python: str = "python3") -> Artifact:
@@ -173,6 +201,7 @@ def build_function(function: str, python: str = "python3") -> Artifact:
         task.mkdir(parents=True)
         for pkg in ("sori", "consumers"):
             shutil.copytree(REPO / pkg, task / pkg, ignore=shutil.ignore_patterns("__pycache__", "Dockerfile"))
+            compile_for_runtime(task / pkg, find_python312())  # the Dockerfile's compileall
         return Artifact(function, task, (), image=build_image(function))
     _make(f"build-{function}", task, python)
     layers = []
@@ -276,6 +305,12 @@ _BOOT = r'''
 import importlib, json, sys, time, uuid
 paths, handler, event_file, out_file, name = sys.argv[1:6]
 sys.path[:0] = json.loads(paths)
+from importlib.machinery import SourceFileLoader
+compiled, _to_code = [], SourceFileLoader.source_to_code
+def _track(loader, data, path, *a, **kw):  # a module compiled now had no usable bytecode in the artifact
+    compiled.append(path)
+    return _to_code(loader, data, path, *a, **kw)
+SourceFileLoader.source_to_code = _track
 
 class Context:
     function_name = name
@@ -292,8 +327,10 @@ class Context:
 mod, fn = handler.rsplit(".", 1)
 result = getattr(importlib.import_module(mod), fn)(json.load(open(event_file)), Context())
 files = {n: getattr(m, "__file__", None) for n, m in list(sys.modules.items())}
-json.dump({"result": result, "modules": files, "version": sys.version, "path": sys.path}, open(out_file, "w"),
-          default=str)
+import resource
+u = resource.getrusage(resource.RUSAGE_SELF)
+json.dump({"result": result, "modules": files, "version": sys.version, "path": sys.path,
+           "cpu_s": u.ru_utime + u.ru_stime, "compiled": compiled}, open(out_file, "w"), default=str)
 '''
 
 
@@ -302,7 +339,9 @@ def run_handler(art: Artifact, handler: str, event: Mapping[str, Any], env: Mapp
     """Call ``handler`` on ``event`` in ``python3.12 -I -S`` holding only the artifact's paths.
 
     ``extra_paths`` come last: stand-ins for services of the local stack (DuckDB for Athena), never packages the
-    function should ship. Returns ``{"result", "modules" (name -> file), "version", "path"}``.
+    function should ship. Returns ``{"result", "modules" (name -> file), "version", "path", "cpu_s"`` (the
+    child's CPU seconds from interpreter start to the handler's return: a cold start plus one invocation)``,
+    "compiled"`` (source files compiled at run time for want of usable bytecode)``}``.
     """
     WORK.mkdir(parents=True, exist_ok=True)
     ev = WORK / f"event-{art.function}.json"
@@ -311,8 +350,9 @@ def run_handler(art: Artifact, handler: str, event: Mapping[str, Any], env: Mapp
     out.unlink(missing_ok=True)
     paths = [str(p) for p in [*art.paths(build_standin("runtime") / "python"), *extra_paths]]
     keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TZ"}}
-    proc = subprocess.run([find_python312(), "-I", "-S", "-c", _BOOT, json.dumps(paths), handler, str(ev), str(out),
-                           art.function], check=False, env={**keep, **env, "LAMBDA_TASK_ROOT": str(art.task)},
+    # -B: /var/task and /opt are read-only on Lambda, so no __pycache__ is ever written there
+    proc = subprocess.run([find_python312(), "-I", "-S", "-B", "-c", _BOOT, json.dumps(paths), handler, str(ev),
+                           str(out), art.function], check=False, env={**keep, **env, "LAMBDA_TASK_ROOT": str(art.task)},
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"{art.function} failed under python3.12:\n{proc.stderr[-4000:]}")

@@ -75,7 +75,16 @@ def _run(artifacts, stack, function, event, extra_paths=()):
     for name, f in out["modules"].items():  # nothing came from outside the artifact (no host site-packages)
         if f and "site-packages" in f:
             assert any(f.startswith(p) for p in shipped), (function, name, f)
+    ours = [str(p) for p in _our_code(artifacts[function])]
+    recompiled = [f for f in out["compiled"] if f.startswith(tuple(ours))]
+    # Lambda's file system is read-only: what ships without CPython 3.12 bytecode compiles on every cold start
+    assert not recompiled, f"{function} compiled {len(recompiled)} shipped files at run time: {recompiled[:5]}"
     return out["result"]
+
+
+def _our_code(art):
+    """What our build ships (function code, our layers, the image), not the managed layers' stand-ins."""
+    return [art.task, *(p for p in art.layers if "standin-" not in str(p)), *([art.image] if art.image else [])]
 
 
 # ------------------------------------------------------------------------------------------------ the rules
