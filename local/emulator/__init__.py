@@ -25,7 +25,9 @@ self), ``stop()``, context manager, ``url`` (``http://127.0.0.1:PORT``), ``token
 Command line: ``python -m local.emulator --port N --mode extended|development``.
 
 HTTP surface (JSON shaped like the real Web API):
-``POST /api/token`` (client_credentials, refresh_token, authorization_code); ``/v1/search``, ``/v1/artists/{id}``,
+``GET /authorize`` (the consent page, answered at once: a 302 to the redirect URI with a single-use ``code`` bound
+to its client, redirect URI and PKCE challenge), ``POST /api/token`` (client_credentials, refresh_token,
+authorization_code: PKCE verified, or the client secret); ``/v1/search``, ``/v1/artists/{id}``,
 ``/v1/artists?ids=``, ``/v1/artists/{id}/top-tracks``, ``/v1/artists/{id}/related-artists``,
 ``/v1/artists/{id}/albums``, ``/v1/albums/{id}``, ``/v1/albums?ids=``, ``/v1/tracks/{id}``, ``/v1/tracks?ids=``,
 ``/v1/audio-features?ids=``, ``/v1/audio-features/{id}``, ``/v1/recommendations``, ``/v1/playlists/{id}``,
@@ -34,15 +36,15 @@ HTTP surface (JSON shaped like the real Web API):
 charts.spotify.com stand-in ``GET /_emulator/charts/regional-<cc>-weekly-<YYYY-MM-DD>.csv``; control plane
 ``GET|POST /_emulator/config``, ``GET /_emulator/stats``, ``POST /_emulator/reset``.
 
-/v1/me* need a *user* token (``grant_type=refresh_token`` with any non-empty refresh token, or
-``authorization_code``); a client-credentials token there gets 401, as on the real service.
+/v1/me* need a *user* token (``grant_type=refresh_token`` with any non-empty refresh token, or a code from
+``/authorize``); a client-credentials token there gets 401, as on the real service.
 
 Config keys (``POST /_emulator/config`` JSON, any subset; the same keywords for ``configure``):
 ``mode`` (extended|development), ``latency_ms``, ``burst_429`` {count, retry_after, path_prefix},
 ``burst_5xx`` {count, status, path_prefix}, ``quota_exceeded`` (bool), ``rate_limit_per_30s`` (int|null),
 ``now_ms`` (int|null: freeze the emulator clock, used by recently-played and the weekly charts; null = real time),
 ``rotate_refresh_token`` (bool, default false: a refresh grant answers without a new refresh token, as Spotify
-usually does; true: a new one every time).
+usually does; true: a new one every time), ``authorize`` (approve|deny: what the user answers on the consent page).
 Faults apply to ``/v1/*`` and ``/reccobeats/*`` (``path_prefix`` narrows a burst, default ``/``); quota and the
 rolling-window rate limit apply to ``/v1/*`` only; the token endpoint and ``/_emulator/*`` are never faulted.
 Counters are keyed by route template (``"GET /v1/artists/{id}/top-tracks"``), count every answer including

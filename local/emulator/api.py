@@ -6,12 +6,13 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 # ----------------------------------------------------------------------------------------------------------------
 # HTTP server
@@ -48,6 +49,19 @@ class ApiError(Exception):
         return {"error": err}
 
 
+def _redirect_allowed(uri: str) -> bool:
+    """HTTPS, or HTTP to an explicit loopback address (``127.0.0.1``/``[::1]``; never ``localhost``).
+
+    >>> [_redirect_allowed(u) for u in ("https://a.example/cb", "http://127.0.0.1:8080/callback",
+    ...                                 "http://localhost:8080/callback", "http://a.example/cb", "")]
+    [True, True, False, False, False]
+    """
+    parts = urlsplit(uri)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1")
+
+
 class _Raw:
     """A non-JSON response."""
 
@@ -63,6 +77,8 @@ class SpotifyApi:
         charts: Charts
         listener: Listener
         mode: str
+        _lock: threading.Lock
+        _codes: dict[str, dict]
 
         @property
         def url(self) -> str: ...
@@ -249,8 +265,8 @@ class SpotifyApi:
             fail(400, "invalid_client", "Invalid client")
         if grant == "refresh_token" and not form.get("refresh_token"):
             fail(400, "invalid_request", "refresh_token must be supplied")
-        if grant == "authorization_code" and not form.get("code"):
-            fail(400, "invalid_grant", "Invalid authorization code")
+        if grant == "authorization_code":
+            self._redeem_code(form, cid, secret, fail)
         kind = "cc" if grant == "client_credentials" else "user"
         exp = int(time.time()) + 3600
         out = {"access_token": f"EMU{kind}.{exp}.{secrets.token_urlsafe(24)}", "token_type": "Bearer",
@@ -262,6 +278,62 @@ class SpotifyApi:
                 # a refresh keeps its token unless configured to rotate (the real service may do either)
                 out["refresh_token"] = "EMUrt." + secrets.token_urlsafe(32)
         return out
+
+    def _authorize(self, ctx):
+        """``GET /authorize``: the consent page, answered at once as the user would (config ``authorize``).
+
+        As the accounts service: a missing client or a redirect URI that is neither HTTPS nor an explicit loopback
+        address (``localhost`` is refused since 2025) gets an error page and no redirect; otherwise a 302 back to
+        the redirect URI with ``code`` (single use, 10 minutes) and ``state``, or ``error=access_denied`` /
+        ``unsupported_response_type`` / ``invalid_request`` (a PKCE method other than S256).
+        """
+        q = ctx["query"]
+        cid, redirect = q.get("client_id", ""), q.get("redirect_uri", "")
+        if not cid:
+            return _Raw(b"INVALID_CLIENT: Invalid client", "text/plain; charset=utf-8", 400)
+        if not _redirect_allowed(redirect):
+            return _Raw(b"INVALID_CLIENT: Insecure redirect URI", "text/plain; charset=utf-8", 400)
+
+        def back(**params: str) -> _Raw:
+            if q.get("state"):
+                params["state"] = q["state"]
+            loc = redirect + ("&" if "?" in redirect else "?") + urlencode(params)
+            return _Raw(b"", "text/html; charset=utf-8", 302, headers={"Location": loc})
+
+        if q.get("response_type") != "code":
+            return back(error="unsupported_response_type")
+        challenge, method = q.get("code_challenge", ""), q.get("code_challenge_method", "")
+        if challenge and method != "S256":
+            return back(error="invalid_request")
+        if self.config()["authorize"] == "deny":
+            return back(error="access_denied")
+        code = "EMUcode." + secrets.token_urlsafe(32)
+        with self._lock:
+            self._codes[code] = {"client_id": cid, "redirect_uri": redirect, "challenge": challenge,
+                                 "scope": q.get("scope", ""), "expires": time.time() + 600}
+        return back(code=code)
+
+    def _redeem_code(self, form, cid, secret, fail) -> None:
+        """An authorization code grant: the code is single use and bound to its client, redirect URI and PKCE
+        challenge (then no client secret is needed); otherwise the client secret is."""
+        with self._lock:
+            entry = self._codes.pop(form.get("code", ""), None)
+        if entry is None or entry["expires"] < time.time():
+            fail(400, "invalid_grant", "Invalid authorization code")
+        if form.get("redirect_uri", "") != entry["redirect_uri"]:
+            fail(400, "invalid_grant", "Invalid redirect URI")
+        if cid != entry["client_id"]:
+            fail(400, "invalid_client", "Invalid client")
+        if entry["challenge"]:
+            verifier = form.get("code_verifier", "")
+            if not verifier:
+                fail(400, "invalid_request", "code_verifier required")
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if digest != entry["challenge"]:
+                fail(400, "invalid_grant", "code_verifier was incorrect")
+        elif not secret:
+            fail(400, "invalid_client", "Invalid client secret")
+        form.setdefault("scope", entry["scope"])
 
     def _search(self, ctx):
         q = ctx["query"].get("q", "")

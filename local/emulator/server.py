@@ -25,7 +25,8 @@ def _default_config() -> dict:
     return {"mode": "extended", "latency_ms": 0,
             "burst_429": {"count": 0, "retry_after": 1, "path_prefix": "/"},
             "burst_5xx": {"count": 0, "status": 503, "path_prefix": "/"},
-            "quota_exceeded": False, "rate_limit_per_30s": None, "now_ms": None, "rotate_refresh_token": False}
+            "quota_exceeded": False, "rate_limit_per_30s": None, "now_ms": None, "rotate_refresh_token": False,
+            "authorize": "approve"}
 
 
 
@@ -48,6 +49,7 @@ class SpotifyEmulator(SpotifyApi):
         self.charts = Charts(self.catalog)
         self.listener = Listener(self.catalog)
         self._routes = self._build_routes()
+        self._codes: dict[str, dict] = {}  # authorization codes issued by /authorize, until exchanged or expired
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> SpotifyEmulator:
@@ -138,6 +140,10 @@ class SpotifyEmulator(SpotifyApi):
                     self._cfg[k] = int(v or 0)
                 elif k in ("quota_exceeded", "rotate_refresh_token"):
                     self._cfg[k] = bool(v)
+                elif k == "authorize":
+                    if v not in ("approve", "deny"):
+                        raise ValueError("authorize must be 'approve' or 'deny'")
+                    self._cfg[k] = v
                 else:
                     self._cfg[k] = v
             return json.loads(json.dumps(self._cfg))
@@ -184,6 +190,7 @@ class SpotifyEmulator(SpotifyApi):
     def _build_routes(self):
         r = [
             ("POST", "/api/token", self._token),
+            ("GET", "/authorize", self._authorize),
             ("GET", "/v1/search", self._search),
             ("GET", "/v1/artists", self._artists),
             ("GET", "/v1/artists/{id}", self._artist),

@@ -1,8 +1,11 @@
 """The Spotify Web API emulator, driven through spotipy (and plain requests where spotipy hides details)."""
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
+import urllib.parse
 
 import pytest
 import requests
@@ -76,10 +79,60 @@ def test_token_endpoint_and_bearer_required(emu):
     assert get(emu, "/v1/me").status_code == 401
     r1 = requests.post(emu.token_url, data={"grant_type": "refresh_token", "refresh_token": "seed"},
                        auth=("a", "b"), timeout=5).json()
-    r2 = requests.post(emu.token_url, data={"grant_type": "authorization_code", "code": "c"},
-                       auth=("a", "b"), timeout=5).json()
+    r2 = requests.post(emu.token_url, data={"grant_type": "authorization_code", "code": authorize(emu, "a"),
+                                            "redirect_uri": REDIRECT}, auth=("a", "b"), timeout=5).json()
     assert "refresh_token" not in r1 and r2["refresh_token"]
     assert get(emu, "/v1/me", tok=r2["access_token"]).json()["id"] == "sori-listener"
+
+
+REDIRECT = "http://127.0.0.1:8888/callback"
+
+
+def authorize(emu, client_id, redirect=REDIRECT, **params) -> str:
+    """Play the browser on ``/authorize``: return the ``code`` its redirect carries (or fail on an error)."""
+    q = {"client_id": client_id, "response_type": "code", "redirect_uri": redirect, "state": "s1", **params}
+    r = requests.get(emu.url + "/authorize", params=q, allow_redirects=False, timeout=5)
+    assert r.status_code == 302, r.text
+    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))
+    assert r.headers["Location"].startswith(redirect + "?") and back["state"] == "s1", r.headers["Location"]
+    assert "code" in back, back
+    return back["code"]
+
+
+def test_authorize_and_pkce_exchange_as_the_accounts_service(emu):
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+    def exchange(code, **form):
+        return requests.post(emu.token_url, data={"grant_type": "authorization_code", "code": code,
+                                                  "redirect_uri": REDIRECT, "client_id": "cid", **form}, timeout=5)
+
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
+    good = exchange(authorize(emu, "cid", **pkce), code_verifier=verifier)
+    assert good.status_code == 200 and good.json()["refresh_token"], good.text  # PKCE: no client secret needed
+    wrong = exchange(authorize(emu, "cid", **pkce), code_verifier="x" * 64)
+    assert wrong.status_code == 400 and wrong.json() == {"error": "invalid_grant",
+                                                         "error_description": "code_verifier was incorrect"}
+    code = authorize(emu, "cid", **pkce)
+    assert exchange(code, code_verifier=verifier).status_code == 200
+    assert exchange(code, code_verifier=verifier).json()["error"] == "invalid_grant"  # single use
+    assert exchange("made-up", code_verifier=verifier).json()["error"] == "invalid_grant"
+    other = exchange(authorize(emu, "cid", **pkce), code_verifier=verifier, redirect_uri="http://127.0.0.1:1/x")
+    assert other.json() == {"error": "invalid_grant", "error_description": "Invalid redirect URI"}
+    assert exchange(authorize(emu, "cid")).json()["error"] == "invalid_client"  # no PKCE and no secret
+    # the consent page itself
+    page = requests.get(emu.url + "/authorize", params={"client_id": "cid", "response_type": "code",
+                                                       "redirect_uri": "http://localhost:8888/callback"},
+                        allow_redirects=False, timeout=5)
+    assert page.status_code == 400 and "Insecure redirect URI" in page.text and "Location" not in page.headers
+    emu.configure(authorize="deny")
+    try:
+        r = requests.get(emu.url + "/authorize", params={"client_id": "cid", "response_type": "code",
+                                                        "redirect_uri": REDIRECT, "state": "s"},
+                         allow_redirects=False, timeout=5)
+    finally:
+        emu.configure(authorize="approve")
+    assert r.status_code == 302 and r.headers["Location"] == REDIRECT + "?error=access_denied&state=s"
 
 
 # -- search, artists, tracks ------------------------------------------------------------------------------------

@@ -137,7 +137,11 @@ def test_token_endpoint(emu):
     refreshed = _token(emu, grant_type="refresh_token", refresh_token="seed")
     check(["spotify/java_token_refresh.json"], emu, refreshed)
     assert "refresh_token" not in refreshed                      # kept, not rotated on every refresh
-    check(["spotify/java_token_authorization_code.json"], emu, _token(emu, grant_type="authorization_code", code="c"))
+    code = requests.get(emu.url + "/authorize", params={"client_id": "cid", "response_type": "code",
+                                                         "redirect_uri": "http://127.0.0.1:9/cb"},
+                        allow_redirects=False, timeout=10).headers["Location"].split("code=")[1]
+    check(["spotify/java_token_authorization_code.json"], emu,
+          _token(emu, grant_type="authorization_code", code=code, redirect_uri="http://127.0.0.1:9/cb"))
     bad = requests.post(emu.token_url, data={"grant_type": "client_credentials"}, auth=("", ""), timeout=10)
     assert bad.status_code == 400 and not conform(load("spotify/java_token_invalid_client.json"), bad.json())
 
