@@ -10,8 +10,8 @@ import threading
 import time
 import uuid
 from bisect import bisect_left
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ class SpotifyApi:
                 cid = secret = ""
         grant = form.get("grant_type", "")
 
-        def fail(status, error, desc):
+        def fail(status: int, error: str, desc: str) -> NoReturn:
             raise _TokenError(status, {"error": error, "error_description": desc})
         if grant not in ("client_credentials", "refresh_token", "authorization_code"):
             fail(400, "unsupported_grant_type", f"grant_type parameter is missing or invalid: {grant!r}")
@@ -313,7 +313,7 @@ class SpotifyApi:
                                  "scope": q.get("scope", ""), "expires": time.time() + 600}
         return back(code=code)
 
-    def _redeem_code(self, form, cid, secret, fail) -> None:
+    def _redeem_code(self, form: dict, cid: str, secret: str, fail: Callable[[int, str, str], NoReturn]) -> None:
         """An authorization code grant: the code is single use and bound to its client, redirect URI and PKCE
         challenge (then no client secret is needed); otherwise the client secret is."""
         with self._lock:
