@@ -207,3 +207,165 @@ def test_views_and_queries_use_the_deployed_stacks_athena_workgroup(stack, monke
     assert _settings(None).athena_workgroup == f"{STACK}-analytics"
     with pytest.raises(Exception, match="Athena"):
         _settings("duckdb", STACK)
+
+
+# --- the local stack's commands on a deployed stack, by name (issue 12: "every command ... by stack name") -------
+
+def sori(*args, env=None):
+    """``sori ARGS`` as a user types it; no local stack runs here, so a command that ignored --stack fails."""
+    return CliRunner().invoke(app, list(args), env={"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"], **(env or {})},
+                              catch_exceptions=False)
+
+
+def printed(result) -> dict:
+    """The command's ``--json`` line: the last line of stdout (moto runs in this process and, asked to run a
+    function for the stream's event source mapping, prints its Docker warnings there first)."""
+    return json.loads([ln for ln in result.stdout.splitlines() if ln.startswith("{")][-1])
+
+
+def aws_client(stack, service):
+    return boto3.client(service, endpoint_url=stack["url"], region_name=REGION)
+
+
+def stream_payloads(stack) -> list[bytes]:
+    kinesis = aws_client(stack, "kinesis")
+    name = stack["outputs"]["StreamName"]
+    out = []
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        out += [r["Data"] for r in kinesis.get_records(ShardIterator=it, Limit=1000)["Records"]]
+    return out
+
+
+def queue_bodies(stack, output_key) -> list[dict]:
+    """Every message of a queue (made visible again: looking takes nothing away)."""
+    sqs = aws_client(stack, "sqs")
+    url = stack["outputs"][output_key]
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+    for m in msgs:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    return [json.loads(m["Body"]) for m in msgs]
+
+
+def test_redrive_with_stack_replays_the_stacks_sink_dlq_onto_its_stream(stack, monkeypatch):
+    from sori.dlq import poison_message
+    from sori.records import encode, make_record
+
+    monkeypatch.delenv("SORI_STACK", raising=False)
+    fixed = encode(make_record("artist", {"artist_id": "a1", "name": "A"}, source="spotify",
+                               emitted_at="2026-11-22T01:00:00Z"))
+    still_bad = json.dumps({"type": "artist", "v": 2}).encode()
+    sqs = aws_client(stack, "sqs")
+    for payload in (fixed, still_bad):
+        sqs.send_message(QueueUrl=stack["outputs"]["DynamoSinkDLQUrl"], MessageBody=json.dumps(poison_message(
+            payload, reason="was poison", shard_id="shardId-000000000000", sequence_number="1",
+            sub_sequence_number=0, function=f"{STACK}-dynamo-sink", partition_key="a1")))
+    assert stream_payloads(stack) == []
+
+    r = sori("redrive", "--stack", STACK, "--json")
+    assert r.exit_code == 0, r.output
+    out = printed(r)
+    assert out["DynamoSinkFunction"] == {"received": 2, "redriven": 1, "deleted": 1, "still_poison": 1, "failed": 0}
+    assert out["S3SinkFunction"]["received"] == 0
+    assert stream_payloads(stack) == [fixed]  # on the stack's own stream (its StreamName output)
+    assert [json.loads(b["record"]) for b in queue_bodies(stack, "DynamoSinkDLQUrl")] == [{"type": "artist", "v": 2}]
+
+    r = sori("redrive", "--function", "NoSuchFunction", env={"SORI_STACK": STACK})  # $SORI_STACK names it too
+    assert r.exit_code == 2 and "DynamoSinkFunction" in r.output
+
+
+def chart_csv(rows: int = 200) -> bytes:
+    head = "rank,uri,artist_names,track_name,source,peak_rank,previous_rank,weeks_on_chart,streams\r\n"
+    body = "".join(f'{i},spotify:track:{i:022d},"Artist {i}, Guest",Song {i},Label,{i},{i},3,"{(300 - i) * 1000:,}"\r\n'
+                   for i in range(1, rows + 1))
+    return ("\ufeff" + head + body).encode("utf-8")
+
+
+def test_charts_import_with_stack_lands_in_the_stacks_landing_prefix_and_a_bad_file_does_not(stack, tmp_path):
+    good = tmp_path / "regional-kr-weekly-2026-11-19.csv"
+    good.write_bytes(chart_csv())
+    s3 = aws_client(stack, "s3")
+    bucket = stack["outputs"]["LakeBucketName"]
+
+    r = sori("charts", "import", str(good), "--stack", STACK, "--json")
+    assert r.exit_code == 0, r.output
+    out = printed(r)
+    key = "landing/charts/regional-kr-weekly-2026-11-19.csv"
+    assert out["uploaded"] == f"s3://{bucket}/{key}" and (out["country"], out["week"], out["rows"]) == ("kr", "2026-11-19", 200)
+    assert out["function"] == stack["outputs"]["ChartsDropFunctionName"]
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == good.read_bytes()
+
+    named = tmp_path / "upload.csv"  # country and week as options travel as object metadata, as the drop reads them
+    named.write_bytes(chart_csv())
+    assert sori("charts", "import", str(named), "--stack", STACK, "--country", "jp", "--week", "2026-11-19").exit_code == 0
+    assert s3.head_object(Bucket=bucket, Key="landing/charts/upload.csv")["Metadata"] == {"country": "jp", "week": "2026-11-19"}
+
+    cut = tmp_path / "regional-kr-weekly-2026-11-26.csv"
+    cut.write_bytes(chart_csv(150))  # truncated: the drop would reject it, so it is not uploaded at all
+    r = sori("charts", "import", str(cut), "--stack", STACK)
+    assert r.exit_code == 1 and "150 rows, expected 200" in r.output
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="landing/charts/").get("Contents", [])
+    assert sorted(o["Key"] for o in listed) == [key, "landing/charts/upload.csv"]
+
+
+class _LambdaStandIn:
+    """Plays the deployed Lambda service for ``Invoke`` (moto cannot run code): a ``before-call`` hook on the
+    default boto3 session records each call and answers it, failing the events that carry ``"fail"``."""
+
+    def __init__(self):
+        import boto3
+
+        self.calls: list[dict] = []
+        self.events = boto3._get_default_session().events
+        self.events.register("before-call.lambda.Invoke", self)
+
+    def __call__(self, params, **kwargs):
+        import io
+        import urllib.parse
+
+        from botocore.awsrequest import AWSResponse
+        from botocore.response import StreamingBody
+
+        event = json.loads(params["body"])  # the serialized request: POST /2015-03-31/functions/<name>/invocations
+        name = urllib.parse.unquote(params["url_path"].split("/functions/", 1)[1].split("/", 1)[0])
+        self.calls.append({"function": name, "type": params["headers"].get("X-Amz-Invocation-Type"), "event": event})
+        body = json.dumps({"errorMessage": "stream unreachable", "errorType": "UnsentRecordsError"} if "fail" in event
+                          else {"files": [], "rejected": []}).encode()
+        parsed = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))}
+        if "fail" in event:
+            parsed["FunctionError"] = "Unhandled"
+        return AWSResponse("https://lambda.invalid", 200, {}, None), parsed
+
+    def close(self):
+        self.events.unregister("before-call.lambda.Invoke", self)
+
+
+def test_charts_redrive_with_stack_runs_parked_drops_on_the_stacks_function(stack):
+    def parked(key, **extra):
+        return {"version": "1.0", "requestContext": {"requestId": "r-" + key, "condition": "RetriesExhausted",
+                                                      "approximateInvokeCount": 3},
+                "requestPayload": {"Records": [{"eventSource": "aws:s3", "s3": {
+                    "bucket": {"name": stack["outputs"]["LakeBucketName"]}, "object": {"key": key}}}], **extra},
+                "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+                "responsePayload": {"errorMessage": "12 user records unsent", "errorType": "UnsentRecordsError"}}
+
+    sqs = aws_client(stack, "sqs")
+    queue = stack["outputs"]["ProducerDLQUrl"]
+    ok, failing = parked("landing/charts/a.csv"), parked("landing/charts/b.csv", fail=True)
+    rejected = {"reason": "has 150 rows, expected 200", "bucket": "b", "key": "landing/charts/c.csv", "line": 151}
+    for body in (ok, failing, rejected):
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+
+    lam = _LambdaStandIn()
+    try:
+        r = sori("charts", "redrive", "--stack", STACK, "--json")
+    finally:
+        lam.close()
+    assert r.exit_code == 0, r.output
+    assert printed(r) == {"received": 3, "redriven": 1, "deleted": 1, "still_poison": 0, "failed": 1}
+    assert sorted(c["event"]["Records"][0]["s3"]["object"]["key"] for c in lam.calls) == ["landing/charts/a.csv", "landing/charts/b.csv"]
+    assert {(c["function"], c["type"]) for c in lam.calls} == {(stack["outputs"]["ChartsDropFunctionName"], "RequestResponse")}
+    assert [c["event"] for c in lam.calls if "fail" not in c["event"]] == [ok["requestPayload"]]
+    left = queue_bodies(stack, "ProducerDLQUrl")
+    assert sorted(json.dumps(b, sort_keys=True) for b in left) == sorted(json.dumps(b, sort_keys=True) for b in (failing, rejected))
