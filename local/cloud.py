@@ -207,6 +207,7 @@ MAX_LOG_STREAMS = 50
 _REQUEST_ID = re.compile(r"^(START|END|REPORT) RequestId: (\S+)")
 _DURATION = re.compile(r"\bDuration: ([0-9.]+) ms")
 _STATUS = re.compile(r"\bStatus: (\w+)")
+_ERROR_TYPE = re.compile(r"\bError Type: (\S+)")
 
 
 @dataclass
@@ -245,8 +246,9 @@ class Invocation:
             status = m.group(1) if m else ""
             if status == "timeout":
                 self.timed_out = True
-            elif status and status != "success" and self.error is None:
-                self.error = f"Status: {status}"
+            elif status and status != "success" and self.error is None:  # a crash (exit, out of memory)
+                kind = _ERROR_TYPE.search(text)
+                self.error = f"Status: {status}" + (f", Error Type: {kind.group(1)}" if kind else "")
             return
         if "Task timed out after" in text:
             self.timed_out = True

@@ -7,7 +7,9 @@ has no ``/authorize``); that endpoint checks the PKCE verifier against the chall
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import os
 import threading
@@ -17,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import boto3
 import pytest
 import requests
+from tls_mariadb import tls_server  # noqa: F401 - a fixture
 from typer.testing import CliRunner
 
 from local import cloud as ops
@@ -369,3 +372,165 @@ def test_charts_redrive_with_stack_runs_parked_drops_on_the_stacks_function(stac
     assert [c["event"] for c in lam.calls if "fail" not in c["event"]] == [ok["requestPayload"]]
     left = queue_bodies(stack, "ProducerDLQUrl")
     assert sorted(json.dumps(b, sort_keys=True) for b in left) == sorted(json.dumps(b, sort_keys=True) for b in (failing, rejected))
+
+
+@pytest.fixture()
+def db_stack(moto_url, monkeypatch, tls_server):
+    """The template deployed with an existing MySQL (``MysqlHost``): a TLS MariaDB whose certificate names
+    ``localhost``, a migrated database of its own, and the stack's MysqlSecret holding its credentials."""
+    from local.mariadb import drop_database, fresh_database
+    from sori.stores.mysql.connection import parse_url
+
+    url = fresh_database(f"mysql://root@127.0.0.1:{tls_server['port']}/")
+    database = parse_url(url)["database"]
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    d = deploy(moto_url, region=REGION, stack_name=STACK,
+               overrides={"MysqlHost": "localhost", "MysqlPort": str(tls_server["port"]), "MysqlDatabase": database})
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.delenv("SORI_STACK", raising=False)
+    st = {"url": moto_url, "outputs": d["outputs"], "db_url": url, "ca": str(tls_server["dir"] / "ca.pem")}
+    aws_client(st, "secretsmanager").put_secret_value(SecretId=d["outputs"]["MysqlSecretArn"],
+                                                       SecretString=json.dumps({"username": "root", "password": ""}))
+    yield st
+    drop_database(url)
+
+
+def test_related_export_with_stack_reads_the_mysql_its_outputs_and_secret_name(db_stack, monkeypatch):
+    import datetime as dt
+
+    from sori.settings import clear_secret_cache
+    from sori.stores.mysql import ArtistStore, RelatedStore
+    from sori.stores.mysql.connection import open_connection
+
+    out = db_stack["outputs"]
+    assert (out["MysqlEndpoint"], out["MysqlDatabaseName"]) == ("localhost", db_stack["db_url"].rsplit("/", 1)[1])
+    conn = open_connection(db_stack["db_url"])
+    ArtistStore(conn).upsert_artists([{"id": "a1", "name": "아이유"}, {"id": "a2", "name": "태연"}], source="seed")
+    RelatedStore(conn).write_generation([{"artist_id": "a1", "related_id": "a2", "rank": 1, "score": 0.75}],
+                                        dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+    conn.close()
+    clear_secret_cache()
+    # the local test MariaDB is what SORI_MYSQL_URL names; the deployed stack's database must win over it
+    monkeypatch.setenv("SORI_MYSQL_URL", "mysql://root@127.0.0.1:1/nothing-here")
+
+    r = sori("related", "export", "--stack", STACK, "--ssl-ca", db_stack["ca"], "--format", "json")
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+    assert rows == [{"artist": "아이유", "related": "태연", "artist_id": "a1", "related_id": "a2", "rank": 1, "score": 0.75}]
+
+    # TLS is verified as the functions verify it: the RDS bundle does not vouch for this server's certificate
+    r = sori("related", "export", "--stack", STACK)
+    assert r.exit_code == 2 and "over TLS" in r.output and f"localhost:{out['MysqlPort']}" in r.output
+
+
+# --- sori cloud status: the last run of each schedule, from each scheduled function's CloudWatch log ---------------
+
+_HANDLER_LOG = io.StringIO()
+
+
+def handler_lines(event, request_id, summary=None) -> list[str]:
+    """What a handler writes for one invocation, by the real decorator and a Powertools logger: the ``invoked``
+    line (and the run summary when given)."""
+    from aws_lambda_powertools import Logger
+
+    from local.lambda_context import LocalLambdaContext
+    from sori.observability import observed
+
+    logger = Logger(service="cloud-cli-probe", stream=_HANDLER_LOG)  # one logging.Logger per service name: reused
+
+    @observed(logger)
+    def handler(event, context):
+        if summary is not None:
+            logger.info("run summary", extra={"summary": summary})
+
+    _HANDLER_LOG.seek(0)
+    _HANDLER_LOG.truncate()
+    handler(event, LocalLambdaContext(function_name="probe", aws_request_id=request_id))
+    return _HANDLER_LOG.getvalue().splitlines()
+
+
+def put_invocation(logs, function, stream, at_ms, request_id, event, *, summary=None, error=None, timeout=False,
+                   finished=True):
+    """One invocation as Lambda logs it: START, the handler's lines, the runtime's [ERROR] line, END + REPORT."""
+    group = f"/aws/lambda/{function}"
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=group)
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    lines = [f"START RequestId: {request_id} Version: $LATEST", *handler_lines(event, request_id, summary)]
+    if error:
+        lines.append(f"[ERROR] {error}\rTraceback (most recent call last):\r\u00a0\u00a0File \"/var/task/x.py\", line 1")
+    if timeout:
+        lines.append(f"2026-12-04T03:00:00.000Z {request_id} Task timed out after 120.00 seconds")
+    if finished:
+        lines += [f"END RequestId: {request_id}",
+                  f"REPORT RequestId: {request_id}\tDuration: 1234.56 ms\tBilled Duration: 1235 ms\tMemory Size: 512 MB"
+                  f"\tMax Memory Used: 99 MB" + ("\tStatus: timeout" if timeout else "")]
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": at_ms + i, "message": m} for i, m in enumerate(lines)])
+
+
+def scheduled(rule: str) -> dict:
+    return {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+            "resources": [f"arn:aws:events:{REGION}:123456789012:rule/{STACK}-{rule}"]}
+
+
+def test_status_reports_the_last_run_of_each_schedule_from_the_functions_logs(stack):
+    import datetime as dt
+    import time
+
+    out = stack["outputs"]
+    logs = aws_client(stack, "logs")
+    base = (int(time.time()) // 60 - 180) * 60_000  # three hours ago, to the minute
+    iso = lambda ms: dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    minute = 60_000
+    placeholder = f"PlaceholderSecret: secret {STACK}/spotify still holds the placeholder 'set-me' for 'client_id'"
+
+    put_invocation(logs, out["ChartsFunctionName"], "s/[$LATEST]c1", base, "c1", scheduled("ChartsWeekly"),
+                   summary={"producer": "charts", "stopped": None})
+    # the catalog: an older container's good nightly; a newer one's failed nightly, then a queued refresh (not it)
+    put_invocation(logs, out["CatalogFunctionName"], "s/[$LATEST]k0", base - 1440 * minute, "k0",
+                   scheduled("CatalogNightly"), summary={"producer": "catalog", "stopped": None})
+    put_invocation(logs, out["CatalogFunctionName"], "s/[$LATEST]k1", base + 10 * minute, "k1",
+                   scheduled("CatalogNightly"), error=placeholder)
+    put_invocation(logs, out["CatalogFunctionName"], "s/[$LATEST]k1", base + 20 * minute, "k2",
+                   {"Records": [{"eventSource": "aws:sqs", "messageId": "m", "body": "{}"}]},
+                   summary={"producer": "catalog", "stopped": None})
+    # the listening function: recently played stopped on quota in one container; a newer container timed out on
+    # followed artists (its run must not stand in for the recently-played schedule)
+    put_invocation(logs, out["ListeningFunctionName"], "s/[$LATEST]l1", base + 30 * minute, "l1",
+                   {"job": "recently_played"}, summary={"producer": "listening", "stopped": "QUOTA_EXCEEDED"})
+    put_invocation(logs, out["ListeningFunctionName"], "s/[$LATEST]l2", base + 40 * minute, "l2",
+                   {"job": "followed_artists"}, timeout=True)
+    put_invocation(logs, out["CompactFunctionName"], "s/[$LATEST]x1", base + 50 * minute, "x1",
+                   scheduled("CompactDaily"), finished=False)
+    # RelatedBuilderFunction never ran: Lambda has not even created its log group
+
+    r = run("status", "--stack", STACK, "--json")
+    assert r.exit_code == 0, r.output
+    runs = {x["schedule"]: x for x in printed(r)["last_runs"]}
+    assert set(runs) == {"charts weekly", "catalog nightly", "listening recently played",
+                         "listening followed artists", "compaction", "related builder"}
+    got = {k: v["last_run"] and (v["last_run"]["started_at"], v["last_run"]["outcome"]) for k, v in runs.items()}
+    assert got == {
+        "charts weekly": (iso(base), "ok"),
+        "catalog nightly": (iso(base + 10 * minute), "error"),
+        "listening recently played": (iso(base + 30 * minute), "stopped (QUOTA_EXCEEDED)"),
+        "listening followed artists": (iso(base + 40 * minute), "timeout"),
+        "compaction": (iso(base + 50 * minute), "running"),
+        "related builder": None,
+    }
+    assert runs["catalog nightly"]["last_run"]["error"] == placeholder
+    assert runs["catalog nightly"]["function"] == out["CatalogFunctionName"]
+    assert runs["charts weekly"]["last_run"]["duration_s"] == 1.2 and runs["charts weekly"]["last_run"]["trigger"] == "schedule"
+
+    text = run("status", "--stack", STACK).stdout
+    block = text[text.index("schedules (last run"):].splitlines()[1:]
+    assert [" ".join(ln.split()) for ln in block] == [
+        f"charts weekly Fri 12:00 KST {iso(base)} ok (1.2 s)",
+        f"catalog nightly 03:00 KST {iso(base + 10 * minute)} error (1.2 s): {placeholder}",
+        f"listening recently played every 2 h {iso(base + 30 * minute)} stopped (QUOTA_EXCEEDED) (1.2 s)",
+        f"listening followed artists 02:00 KST {iso(base + 40 * minute)} timeout (1.2 s)",
+        f"compaction 04:30 KST {iso(base + 50 * minute)} running",
+        "related builder 05:00 KST never"]
