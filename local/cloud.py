@@ -204,6 +204,9 @@ SCHEDULES = (
 
 #: How many of a log group's newest streams (Lambda: one per container) are read for the last run.
 MAX_LOG_STREAMS = 50
+#: A stream's ``lastEventTimestamp`` "updates on an eventual consistency basis ... typically in less than an hour"
+#: (CloudWatch Logs API reference, LogStream): streams are read until one is older than the best run by this much.
+LAST_EVENT_LAG_MS = 2 * 3600 * 1000
 _REQUEST_ID = re.compile(r"^(START|END|REPORT) RequestId: (\S+)")
 _DURATION = re.compile(r"\bDuration: ([0-9.]+) ms")
 _STATUS = re.compile(r"\bStatus: (\w+)")
@@ -338,7 +341,8 @@ def last_run(logs: Any, function_name: str, schedule: Schedule, max_streams: int
         except logs.exceptions.ResourceNotFoundException:
             return None  # never invoked: Lambda creates the group on the first run
         for st in resp.get("logStreams", []):
-            if read >= max_streams or (best is not None and st.get("lastEventTimestamp", 0) < best.started_ms):
+            last_event = st.get("lastEventTimestamp", 0) + LAST_EVENT_LAG_MS
+            if read >= max_streams or (best is not None and last_event < best.started_ms):
                 return best.as_dict() if best else None  # older streams cannot hold a newer run
             read += 1
             inv = _newest_run(logs, group, st["logStreamName"], schedule)
