@@ -154,7 +154,7 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
            stack_name: str | None = typer.Option(None, "--stack", help=_STACK_HELP),
            ssl_ca: str = typer.Option("", "--ssl-ca", help=_CA_HELP)) -> None:
     """Print the current generation as ``artist,related,rank,score`` with artist names."""
-    with closing(_connect(url, stack_name, ssl_ca)) as conn, conn.cursor() as cur:
+    with closing(_connect(url, _deployed(url, stack_name), ssl_ca)) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT a.name AS artist, b.name AS related, r.artist_id, r.related_id, r.`rank`, r.score"
             " FROM related_generation g JOIN related_artists r ON r.generation = g.generation"
@@ -187,7 +187,7 @@ def show(name: str, url: str | None = typer.Option(None, help="mysql://… (defa
     from sori.stores.mysql import ArtistStore, RelatedStore
     from sori.text import normalize
 
-    with closing(_connect(url, stack_name, ssl_ca)) as conn:
+    with closing(_connect(url, _deployed(url, stack_name), ssl_ca)) as conn:
         hits = ArtistStore(conn).find_by_name_norm(normalize(name)) or ArtistStore(conn).find_by_alias(normalize(name))
         if not hits:
             raise typer.BadParameter(f"no artist named {name!r}")
@@ -219,10 +219,16 @@ def print_top(names, *, url: str | None = None, console=None, lang: str = "en") 
     return out
 
 
-def _connect(url: str | None, stack_name: str | None = None, ssl_ca: str = ""):
-    """A connection of its own (closed by the caller): ``url``; else a deployed stack's database (``--stack`` or
-    ``$SORI_STACK``: host, port, database and secret from its outputs, TLS verified); else ``SORI_MYSQL_URL``;
-    else the local stack's."""
+def _deployed(url: str | None, stack_name: str | None) -> dict | None:
+    """The deployed stack ``--stack`` or ``$SORI_STACK`` names, unless ``--url`` says where to connect."""
+    from local.commands.cloud import deployed_stack
+
+    return None if url else deployed_stack(stack_name)
+
+
+def _connect(url: str | None, deployed: dict | None = None, ssl_ca: str = ""):
+    """A connection of its own (closed by the caller): ``url``; else a deployed stack's database (host, port,
+    database and secret from its outputs, TLS verified); else ``SORI_MYSQL_URL``; else the local stack's."""
     import os
 
     from sori.settings import Settings
@@ -230,9 +236,6 @@ def _connect(url: str | None, stack_name: str | None = None, ssl_ca: str = ""):
 
     if url:
         return open_connection(url)
-    from local.commands.cloud import deployed_stack
-
-    deployed = deployed_stack(stack_name)
     if deployed:
         import pymysql
 
