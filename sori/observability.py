@@ -20,6 +20,11 @@ Every handler module does the same three things::
   runtime; the Powertools layer ships it), which the chatbot's cold start must not pay for when tracing is off.
   Outside Lambda, Powertools keeps a Tracer disabled by itself.
 
+Each invocation's first line is ``"invoked"`` with what invoked it (:func:`trigger_of`: ``schedule``, ``sqs``,
+``kinesis``, ``s3``, ``http``, ``cloudformation`` or ``direct``, and the event's ``job`` when it names one), so
+``sori cloud status`` can tell from a function's log which of its triggers ran last (the nightly catalog refresh
+from a queued one, the recently-played job from the followed-artists one).
+
 A handler called without a Lambda context (tests, scripts: ``lambda_handler(event)``) runs undecorated: there is
 no context to put in the logs.
 """
@@ -38,7 +43,7 @@ from sori.metrics import publish
 if TYPE_CHECKING:  # pragma: no cover
     from aws_lambda_powertools import Tracer
 
-__all__ = ["PROJECT_LOGGERS", "function_logger", "observed", "publish", "tracer_for", "tracing_enabled"]
+__all__ = ["PROJECT_LOGGERS", "function_logger", "observed", "publish", "tracer_for", "tracing_enabled", "trigger_of"]
 
 #: the standard-library loggers that write through the function's Powertools Logger
 PROJECT_LOGGERS = frozenset({"sori", "consumers", "producers", "chatbot"})
@@ -72,7 +77,12 @@ def observed(logger: Logger) -> Callable[[Handler], Handler]:
     invocation traced when tracing is on. The decision is taken once, when the module is imported (cold start)."""
 
     def decorate(fn: Handler) -> Handler:
-        injected = logger.inject_lambda_context(clear_state=True)(fn)
+        @functools.wraps(fn)
+        def announced(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            logger.info("invoked", extra=trigger_of(event))
+            return fn(event, context, *args, **kwargs)
+
+        injected = logger.inject_lambda_context(clear_state=True)(announced)
         tracer = tracer_for(logger.service)
         traced = tracer.capture_lambda_handler(injected) if tracer is not None else injected
 
@@ -85,3 +95,37 @@ def observed(logger: Logger) -> Callable[[Handler], Handler]:
         return handler  # type: ignore[return-value]
 
     return decorate
+
+
+_RECORD_SOURCES = {"aws:sqs": "sqs", "aws:kinesis": "kinesis", "aws:s3": "s3", "aws:sns": "sns"}
+
+
+def trigger_of(event: Any) -> dict[str, str]:
+    """What invoked a function, from its event's shape: ``{"trigger": kind}``, plus the schedule's ``rule`` or the
+    event's ``job`` when there is one.
+
+    >>> trigger_of({"source": "aws.events", "detail-type": "Scheduled Event",
+    ...             "resources": ["arn:aws:events:ap-northeast-2:1:rule/sori-CatalogFunctionNightly-AbC"]})
+    {'trigger': 'schedule', 'rule': 'sori-CatalogFunctionNightly-AbC'}
+    >>> trigger_of({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]})
+    {'trigger': 'sqs'}
+    >>> trigger_of({"job": "recently_played"})  # a schedule's fixed Input, or a direct invocation
+    {'trigger': 'direct', 'job': 'recently_played'}
+    """
+    if not isinstance(event, dict):
+        return {"trigger": "direct"}
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        source = records[0].get("eventSource") or records[0].get("EventSource") or ""
+        return {"trigger": _RECORD_SOURCES.get(source, source or "records")}
+    if event.get("source") == "aws.events":
+        resources = event.get("resources") or [""]
+        return {"trigger": "schedule", "rule": str(resources[0]).rsplit("/", 1)[-1]}
+    if "requestContext" in event:
+        return {"trigger": "http"}
+    if "RequestType" in event and "ResponseURL" in event:
+        return {"trigger": "cloudformation"}
+    out = {"trigger": "direct"}
+    if isinstance(event.get("job"), str):
+        out["job"] = event["job"]
+    return out

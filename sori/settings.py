@@ -424,6 +424,8 @@ def secret_value(arn: str, key: str, *, env_fallback: str | None = None, setting
         data = _secret_json(arn, settings.region)
         if key in data:
             if data[key] == PLACEHOLDER:
+                # never cached: once `sori cloud credentials|login` sets it, a warm container reads it next run
+                _secret_json.cache_clear()
                 raise PlaceholderSecret(arn, key)
             return str(data[key])
         raise KeyError(f"secret {arn} has no key {key!r}")

@@ -2,7 +2,8 @@
 
     sori cloud credentials --stack NAME   # store the Spotify app's client_id/client_secret (prompts when not given)
     sori cloud login --stack NAME         # authorization code + PKCE on a loopback redirect → refresh token secret
-    sori cloud status --stack NAME        # skill URL + header, alarm states, DLQ depths, secrets still "set-me"
+    sori cloud status --stack NAME        # skill URL + header, alarm states, DLQ depths, secrets still "set-me",
+                                          # the last run of each schedule (time, outcome, error)
 
 ``--stack`` defaults to ``$SORI_STACK``; boto3 honours ``AWS_ENDPOINT_URL``/``AWS_REGION`` as usual.
 """
@@ -17,6 +18,21 @@ cloud = typer.Typer(help="Operate a deployed stack (secrets, login, health).", n
 
 _STACK = typer.Option(None, "--stack", help="CloudFormation stack name (default $SORI_STACK).")
 _REGION = typer.Option(None, "--region", help="AWS region (default: boto3's).")
+
+
+#: The ``--stack`` option of the commands that work on the local stack and on a deployed one.
+DEPLOYED_HELP = "A deployed stack by name (default $SORI_STACK): act on its resources. Without one: the local stack."
+
+
+def deployed_stack(stack: str | None, region: str | None = None) -> dict | None:
+    """The resolved deployed stack when ``--stack`` or ``$SORI_STACK`` names one; None: use the local stack."""
+    import os
+
+    from local.cloud import STACK_ENV
+
+    if not (stack or os.environ.get(STACK_ENV)):
+        return None
+    return _resolve(stack, region)
 
 
 def _resolve(stack: str | None, region: str | None) -> dict:
@@ -80,7 +96,8 @@ def login(stack: str | None = _STACK, region: str | None = _REGION,
 @cloud.command()
 def status(stack: str | None = _STACK, region: str | None = _REGION,
            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Skill URL and header for Open Builder, alarm states, DLQ depths, and secrets still holding "set-me"."""
+    """Skill URL and header for Open Builder, alarm states, DLQ depths, secrets still holding "set-me", and the
+    last run of each schedule."""
     from local import cloud as ops
 
     st = ops.status(_resolve(stack, region))
@@ -104,7 +121,22 @@ def _status_lines(st: dict) -> list[str]:
     lines.append("secrets:")
     for key, keys in st["placeholders"].items():
         lines.append(f"  {key}: " + (f"PLACEHOLDER {', '.join(keys)} (set-me)" if keys else "set"))
+    lines.append("schedules (last run, from each function's CloudWatch log):")
+    for r in st.get("last_runs", []):
+        lines.append(f"  {r['schedule']:<27} {r['kst']:<14} {_run_text(r['last_run'])}")
     return lines
+
+
+def _run_text(run: dict | None) -> str:
+    """``2026-11-20T03:00:02Z ok (12.3 s)``, with the error when there is one; ``never`` without a run."""
+    if not run:
+        return "never"
+    text = f"{run['started_at']} {run['outcome']}"
+    if run.get("duration_s") is not None:
+        text += f" ({run['duration_s']} s)"
+    if run.get("error"):
+        text += f": {run['error'][:300]}"
+    return text
 
 
 def register(app: typer.Typer) -> None:

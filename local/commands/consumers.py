@@ -1,12 +1,15 @@
 """``sori compact``, ``sori redrive``, ``sori drain``, ``sori query``: the consumers' side of the local stack.
 
-All four talk to the running stack (``sori up``; endpoints from ``.sori/stack.json``).
+All four talk to the running stack (``sori up``; endpoints from ``.sori/stack.json``). ``sori redrive --stack NAME``
+(or ``$SORI_STACK``) works on a deployed stack instead: its sink DLQs and stream, from its outputs.
 """
 from __future__ import annotations
 
 import json
 
 import typer
+
+from local.commands.cloud import DEPLOYED_HELP, deployed_stack
 
 
 def _stack() -> dict:
@@ -21,6 +24,23 @@ def _sink_dlqs(deployed: dict) -> dict[str, str]:
     """``{function logical id: its DLQ url}`` for the functions that dead-letter (SORI_DLQ_URL set)."""
     return {lid: f["environment"]["SORI_DLQ_URL"] for lid, f in deployed.get("functions", {}).items()
             if (f.get("environment") or {}).get("SORI_DLQ_URL")}
+
+
+def _redrive_local(function: str | None, max_messages: int | None, revalidate: bool) -> dict[str, dict]:
+    """The local stack's sink DLQs back onto its stream."""
+    info = _stack()
+    from sori.dlq import redrive as do_redrive
+    from sori.dlq import stream_sender
+    from sori.settings import get_settings
+
+    dlqs = _sink_dlqs(info["deployed"])
+    if function:
+        if function not in dlqs:
+            raise ValueError(f"no DLQ for {function!r}; known: {sorted(dlqs)}")
+        dlqs = {function: dlqs[function]}
+    send = stream_sender(get_settings().stream_name)
+    return {lid: do_redrive(url, send, max_messages=max_messages, revalidate=revalidate).as_dict()
+            for lid, url in dlqs.items()}
 
 
 def _print_table(table, as_json: bool, title: str | None = None) -> None:
@@ -93,21 +113,17 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - mccabe adds up the neste
     def redrive(function: str | None = typer.Option(None, help="Only this function's DLQ (logical id)."),
                 max_messages: int | None = typer.Option(None, help="Stop after this many messages."),
                 force: bool = typer.Option(False, help="Replay even records that still fail validation."),
-                as_json: bool = typer.Option(False, "--json")) -> None:
+                as_json: bool = typer.Option(False, "--json"),
+                stack_name: str | None = typer.Option(None, "--stack", help=DEPLOYED_HELP)) -> None:
         """Replay dead-lettered records onto the stream after a fix; each message is deleted once replayed."""
-        info = _stack()
-        from sori.dlq import redrive as do_redrive
-        from sori.dlq import stream_sender
-        from sori.settings import get_settings
+        from local import cloud
 
-        dlqs = _sink_dlqs(info["deployed"])
-        if function:
-            if function not in dlqs:
-                raise typer.BadParameter(f"no DLQ for {function!r}; known: {sorted(dlqs)}")
-            dlqs = {function: dlqs[function]}
-        send = stream_sender(get_settings().stream_name)
-        out = {lid: do_redrive(url, send, max_messages=max_messages, revalidate=not force).as_dict()
-               for lid, url in dlqs.items()}
+        deployed = deployed_stack(stack_name)
+        try:
+            out = cloud.redrive(deployed, function=function, max_messages=max_messages, revalidate=not force) \
+                if deployed else _redrive_local(function, max_messages, not force)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
         if as_json:
             print(json.dumps(out))
             return

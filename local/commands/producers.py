@@ -6,6 +6,8 @@
 * ``sori run listening [--job recently_played|followed_artists|both]`` — the listening history.
 * ``sori charts import FILE [--country CC --week YYYY-MM-DD]`` — upload a charts.spotify.com weekly CSV to
   ``landing/charts/`` on the stack's bucket and run the drop handler on it, as the S3 notification would.
+* ``sori charts import|redrive --stack NAME`` (or ``$SORI_STACK``) — the same on a deployed stack: the file goes to
+  its bucket (its notification runs ChartsDropFunction), parked drops run again on its ChartsDropFunction.
 
 Each prints the run summary (``--json`` for the raw dict); runs over a few seconds show a progress bar.
 :func:`run_producer` is the same thing as a function, for ``sori demo``.
@@ -20,6 +22,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from local.commands.cloud import DEPLOYED_HELP, deployed_stack
 
 run_app = typer.Typer(help="Run a producer on the running local stack.", no_args_is_help=True)
 charts_app = typer.Typer(help="Weekly chart CSV drops.", no_args_is_help=True)
@@ -185,17 +189,26 @@ def listening(mode: str | None = ModeOpt,
 def charts_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A weekly chart CSV."),
                   country: str | None = typer.Option(None, help="Country code, if the file name lacks it."),
                   week: str | None = typer.Option(None, help="Chart week YYYY-MM-DD, if the name lacks it."),
-                  as_json: bool = JsonOpt) -> None:
-    """Upload a charts.spotify.com weekly CSV to landing/charts/ and ingest it."""
+                  as_json: bool = JsonOpt,
+                  stack_name: str | None = typer.Option(None, "--stack", help=DEPLOYED_HELP)) -> None:
+    """Upload a charts.spotify.com weekly CSV to landing/charts/ and ingest it.
+
+    On a deployed stack (``--stack``) the file is checked here first (country, week, a well-formed CSV: a bad one
+    is not uploaded) and its bucket's notification runs ChartsDropFunction on it.
+    """
     import boto3
 
+    meta = {k: v for k, v in (("country", country), ("week", week)) if v}
+    deployed = deployed_stack(stack_name)
+    if deployed:
+        _import_deployed(deployed, file, meta, as_json)
+        return
     use_stack()
     from local.lambda_context import LocalLambdaContext
     from producers import charts as charts_fn
     from sori.settings import get_settings
 
     settings = get_settings()
-    meta = {k: v for k, v in (("country", country), ("week", week)) if v}
     key = f"landing/charts/{file.name}"  # country/week travel as object metadata when the name lacks them
     boto3.client("s3").put_object(Bucket=settings.bucket, Key=key, Body=file.read_bytes(), Metadata=meta)
     event = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": settings.bucket},
@@ -208,12 +221,46 @@ def charts_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
         raise typer.Exit(1)
 
 
+def _import_deployed(info: dict, file: Path, meta: dict[str, str], as_json: bool) -> None:
+    """``sori charts import --stack``: check the file, then put it where the stack's drop notification fires."""
+    from local import cloud
+    from sori.charts import ChartCSVError
+
+    data = file.read_bytes()
+    try:
+        checked = cloud.check_chart_file(file.name, data, meta)
+    except ChartCSVError as e:
+        typer.echo(f"not uploaded: {e}", err=True)
+        raise typer.Exit(1) from None
+    url = cloud.upload_chart(info, file.name, data, meta)
+    out = {"uploaded": url, **checked, "function": info["outputs"].get("ChartsDropFunctionName")}
+    if as_json:
+        print(json.dumps(out))
+        return
+    typer.echo(f"uploaded {url} ({checked['country']} {checked['week']}, {checked['rows']} rows); "
+               f"{out['function']} ingests it (a rejected file lands under rejected/charts/ with its reason)")
+
+
 @charts_app.command("redrive")
-def charts_redrive(as_json: bool = JsonOpt) -> None:
+def charts_redrive(as_json: bool = JsonOpt,
+                   stack_name: str | None = typer.Option(None, "--stack", help=DEPLOYED_HELP)) -> None:
     """Run chart drops again whose ingest failed through every retry (parked on ProducerDLQ with the S3 event).
 
-    Rejected files stay where they are: fix the file and import it again.
+    Rejected files stay where they are: fix the file and import it again. On a deployed stack (``--stack``) each
+    drop runs again on its ChartsDropFunction (a synchronous invocation; the message goes once it succeeded).
     """
+    from local import cloud
+
+    deployed = deployed_stack(stack_name)
+    report = cloud.charts_redrive(deployed) if deployed else _charts_redrive_local()
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    typer.echo(f"{report.redriven} drop(s) run again, {report.failed} still failing (kept), "
+               f"{report.received - report.redriven - report.failed} other message(s) left alone")
+
+
+def _charts_redrive_local() -> Any:
     info = use_stack()
     from local.lambda_context import LocalLambdaContext
     from producers import charts as charts_fn
@@ -222,13 +269,8 @@ def charts_redrive(as_json: bool = JsonOpt) -> None:
     queue = info["deployed"]["functions"]["ChartsDropFunction"].get("async_on_failure_queue_url")
     if not queue:
         raise typer.BadParameter("ChartsDropFunction has no on-failure queue in this stack")
-    report = reinvoke(queue, lambda event: charts_fn.s3_handler(event, LocalLambdaContext(
+    return reinvoke(queue, lambda event: charts_fn.s3_handler(event, LocalLambdaContext(
         function_name="sori-charts-drop")))
-    if as_json:
-        print(json.dumps(report.as_dict()))
-        return
-    typer.echo(f"{report.redriven} drop(s) run again, {report.failed} still failing (kept), "
-               f"{report.received - report.redriven - report.failed} other message(s) left alone")
 
 
 def register(app: typer.Typer) -> None:

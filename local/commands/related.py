@@ -2,6 +2,7 @@
 
     sori run related                     # lake → profiles + co-occurrence → RDS (a new generation), on the stack
     sori related export [--format csv]   # the current generation: artist,related,rank,score (with names)
+    sori related export --stack NAME     # the same from a deployed stack's MySQL (its outputs + secret, TLS)
     sori related show NAME               # one artist's related list with the reasons
     sori eval related [--source catalog|lake] [--k 10]   # listener-judgment figures as one JSON line
 
@@ -141,12 +142,19 @@ def run_command() -> None:
     print(json.dumps(run_related(), ensure_ascii=False, default=str))
 
 
+_STACK_HELP = ("A deployed stack (default $SORI_STACK): its MySQL (MysqlEndpoint/MysqlPort/MysqlDatabaseName "
+               "outputs, credentials from MysqlSecretArn), over verified TLS.")
+_CA_HELP = "CA bundle that verifies the deployed database's certificate (default: the RDS bundle in sori/certs)."
+
+
 @related_app.command("export")
 def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
            limit: int | None = typer.Option(None, help="At most this many artists."),
-           url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+           url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)"),
+           stack_name: str | None = typer.Option(None, "--stack", help=_STACK_HELP),
+           ssl_ca: str = typer.Option("", "--ssl-ca", help=_CA_HELP)) -> None:
     """Print the current generation as ``artist,related,rank,score`` with artist names."""
-    with closing(_connect(url)) as conn, conn.cursor() as cur:
+    with closing(_connect(url, _deployed(url, stack_name), ssl_ca)) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT a.name AS artist, b.name AS related, r.artist_id, r.related_id, r.`rank`, r.score"
             " FROM related_generation g JOIN related_artists r ON r.generation = g.generation"
@@ -172,12 +180,14 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv | json"),
 
 
 @related_app.command("show")
-def show(name: str, url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)")) -> None:
+def show(name: str, url: str | None = typer.Option(None, help="mysql://… (default: the running stack's)"),
+         stack_name: str | None = typer.Option(None, "--stack", help=_STACK_HELP),
+         ssl_ca: str = typer.Option("", "--ssl-ca", help=_CA_HELP)) -> None:
     """One artist's current related list, with why each is related."""
     from sori.stores.mysql import ArtistStore, RelatedStore
     from sori.text import normalize
 
-    with closing(_connect(url)) as conn:
+    with closing(_connect(url, _deployed(url, stack_name), ssl_ca)) as conn:
         hits = ArtistStore(conn).find_by_name_norm(normalize(name)) or ArtistStore(conn).find_by_alias(normalize(name))
         if not hits:
             raise typer.BadParameter(f"no artist named {name!r}")
@@ -209,16 +219,39 @@ def print_top(names, *, url: str | None = None, console=None, lang: str = "en") 
     return out
 
 
-def _connect(url: str | None):
-    """A connection of its own (closed by the caller): ``url``, else ``SORI_MYSQL_URL``, else the stack's."""
+def _deployed(url: str | None, stack_name: str | None) -> dict | None:
+    """The deployed stack ``--stack`` or ``$SORI_STACK`` names, unless ``--url`` says where to connect."""
+    from local.commands.cloud import deployed_stack
+
+    return None if url else deployed_stack(stack_name)
+
+
+def _connect(url: str | None, deployed: dict | None = None, ssl_ca: str = ""):
+    """A connection of its own (closed by the caller): ``url``; else a deployed stack's database (host, port,
+    database and secret from its outputs, TLS verified); else ``SORI_MYSQL_URL``; else the local stack's."""
     import os
 
     from sori.settings import Settings
     from sori.stores.mysql import connection_params, open_connection
 
-    if not url and not os.environ.get("SORI_MYSQL_URL"):
+    if url:
+        return open_connection(url)
+    if deployed:
+        import pymysql
+
+        from local.cloud import mysql_settings
+
+        settings = mysql_settings(deployed, ssl_ca)
+        try:
+            return open_connection(connection_params(settings))
+        except pymysql.err.OperationalError as e:
+            typer.echo(f"sori: cannot reach {deployed['stack']}'s MySQL at {settings.mysql_host}:"
+                       f"{settings.mysql_port} over TLS: {e}. A database in the stack's private subnets is reachable "
+                       f"only from inside its VPC (see README, Operating a deployed stack).", err=True)
+            raise typer.Exit(2) from None
+    if not os.environ.get("SORI_MYSQL_URL"):
         _use_stack()
-    return open_connection(url or connection_params(Settings.from_env()))
+    return open_connection(connection_params(Settings.from_env()))
 
 
 @eval_app.command("related")

@@ -91,6 +91,8 @@ def _fresh(artist: dict[str, Any] | None, minutes: float) -> bool:
 def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
                 progress: Callable[..., Any] | None = None) -> dict[str, Any]:
     ids, names, failures = requested_artists(event)
+    # first, before any store is read: a listening token still holding the placeholder stops the nightly at once
+    user = open_user(run) if not (ids or names) else None
     checkpoint = run.state.get(CHECKPOINT) or {}
     selected = select_artists(run, store, ids, names, event)
     skipped_fresh = len(set(ids) - {a["id"] for a in selected})
@@ -98,7 +100,6 @@ def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
     resumed = ({"pending_artists": len(checkpoint.get("pending_artists") or []),
                 "pending_features": len(checkpoint.get("pending_features") or []),
                 "stopped_at": checkpoint.get("stopped_at")} if checkpoint else None)
-    user = open_user(run) if not (ids or names) else None
     user_id = None
     if user is not None:
         try:

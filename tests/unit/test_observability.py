@@ -77,3 +77,21 @@ def test_the_context_reaches_the_log_line(capsys):
     line = json.loads([ln for ln in capsys.readouterr().out.splitlines() if '"inside"' in ln][-1])
     assert line["function_name"] == "probe-fn" and line["service"] == "probe_ctx"
     assert handler({}) == "done"  # no context (tests, scripts): runs as is
+
+
+def test_each_invocation_opens_with_what_invoked_it(capsys):
+    """``sori cloud status`` tells a function's triggers apart by this line (the nightly from a queued refresh)."""
+    logger = function_logger("probe_trigger")
+
+    @observed(logger)
+    def handler(event, context=None):
+        logger.info("inside")
+        return "done"
+
+    ctx = LocalLambdaContext(function_name="probe-fn")
+    handler({"job": "followed_artists"}, ctx)
+    handler({"Records": [{"eventSource": "aws:sqs", "messageId": "m", "body": "{}"}]}, ctx)
+    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
+    assert [(ln["message"], ln.get("trigger"), ln.get("job")) for ln in lines] == [
+        ("invoked", "direct", "followed_artists"), ("inside", None, None), ("invoked", "sqs", None), ("inside", None, None)]
+    assert lines[0]["function_request_id"] == ctx.aws_request_id  # the invocation's own line, with its context

@@ -70,3 +70,70 @@ def test_a_real_value_passes(secrets):
         SecretId=secrets.spotify_secret_arn, SecretString=json.dumps({"client_id": "cid", "client_secret": "shh"}))
     clear_secret_cache()
     assert secret_value(secrets.spotify_secret_arn, "client_id", settings=secrets) == "cid"
+
+
+# --- every producer handler, as Lambda calls it ---------------------------------------------------------------
+
+_DROP = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"},
+                                                      "object": {"key": "landing/charts/regional-kr-weekly-2026-11-19.csv"}}}]}
+_QUEUED = {"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": '{"artist_ids": ["a1"]}'}]}
+
+
+def _handler(name: str):
+    from producers import catalog, charts, listening
+
+    return {"charts": charts.lambda_handler, "charts-drop": charts.s3_handler, "catalog": catalog.lambda_handler,
+            "listening": listening.lambda_handler}[name]
+
+
+@pytest.fixture()
+def producer_env(secrets, monkeypatch):
+    """The environment the template gives the producers, with the template's placeholder secrets; no stream, so a
+    producer that got as far as emitting would fail with another error."""
+    from sori.settings import get_settings
+
+    for k, v in {"SORI_STREAM_NAME": "no-such-stream", "SORI_STATE_TABLE": "no-such-table",
+                 "SORI_SPOTIFY_SECRET_ARN": secrets.spotify_secret_arn,
+                 "SORI_LISTENING_SECRET_ARN": secrets.listening_secret_arn}.items():
+        monkeypatch.setenv(k, v)
+    for k in ("SORI_MYSQL_URL", "SORI_MYSQL_HOST", "SORI_SPOTIFY_CLIENT_ID", "SORI_SPOTIFY_REFRESH_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    get_settings.cache_clear()
+    yield secrets
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("producer", "event"), [
+    ("charts", {}), ("charts-drop", _DROP), ("catalog", {}), ("catalog", _QUEUED),
+    ("listening", {"job": "recently_played"}), ("listening", {"job": "followed_artists"})],
+    ids=["charts-weekly", "charts-drop", "catalog-nightly", "catalog-queued", "listening-recent", "listening-followed"])
+def test_every_producer_stops_on_the_spotify_placeholder(producer_env, producer, event):
+    from local.lambda_context import LocalLambdaContext
+
+    with pytest.raises(PlaceholderSecret) as e:
+        _handler(producer)(event, LocalLambdaContext(function_name=f"mystack-{producer}"))
+    assert "mystack/spotify" in str(e.value) and "`sori cloud credentials --stack mystack`" in str(e.value)
+
+
+@pytest.mark.parametrize(("producer", "event"), [("catalog", {}), ("listening", {"job": "recently_played"}),
+                                                 ("listening", {"job": "followed_artists"})],
+                         ids=["catalog-nightly", "listening-recent", "listening-followed"])
+def test_producers_that_need_the_listening_user_stop_on_its_placeholder(producer_env, producer, event):
+    from local.lambda_context import LocalLambdaContext
+
+    boto3.client("secretsmanager", region_name="ap-northeast-2").put_secret_value(
+        SecretId=producer_env.spotify_secret_arn, SecretString=json.dumps({"client_id": "c", "client_secret": "s"}))
+    clear_secret_cache()
+    with pytest.raises(PlaceholderSecret) as e:
+        _handler(producer)(event, LocalLambdaContext(function_name=f"mystack-{producer}"))
+    assert "mystack/listening-token" in str(e.value) and "`sori cloud login --stack mystack`" in str(e.value)
+
+
+def test_a_placeholder_is_not_cached_so_a_warm_container_sees_the_fix(secrets):
+    """A warm Lambda container keeps its secret cache between runs: after `sori cloud credentials` the next run
+    must read the new value, not fail again on the cached placeholder."""
+    with pytest.raises(PlaceholderSecret):
+        secret_value(secrets.spotify_secret_arn, "client_id", settings=secrets)
+    boto3.client("secretsmanager", region_name="ap-northeast-2").put_secret_value(
+        SecretId=secrets.spotify_secret_arn, SecretString=json.dumps({"client_id": "cid", "client_secret": "shh"}))
+    assert secret_value(secrets.spotify_secret_arn, "client_id", settings=secrets) == "cid"  # no cache_clear()
