@@ -1,8 +1,9 @@
 """``sori cloud …`` against template.yaml deployed into moto: the secrets written, the status printed, PKCE login.
 
 Each test deploys a fresh ``sori-cli`` stack (moto reset first) so none depends on another's writes. The login test
-answers the loopback callback itself and exchanges the code at a small fake token endpoint (the Spotify emulator
-has no ``/authorize``); that endpoint checks the PKCE verifier against the challenge in the printed URL.
+answers the loopback callback itself and exchanges the code at a small fake token endpoint that records the form and
+checks the PKCE verifier against the challenge in the printed URL; the whole flow through the Spotify emulator's
+``/authorize`` runs in ``test_cloud_login_emulator.py``.
 """
 from __future__ import annotations
 
