@@ -123,7 +123,7 @@ def _status_lines(st: dict) -> list[str]:
         lines.append(f"  {key}: " + (f"PLACEHOLDER {', '.join(keys)} (set-me)" if keys else "set"))
     lines.append("schedules (last run, from each function's CloudWatch log):")
     for r in st.get("last_runs", []):
-        lines.append(f"  {r['schedule']:<27} {r['kst']:<14} {_run_text(r['last_run'])}")
+        lines.append(f"  {r['schedule']:<27} {r['kst']:<14} {_run_text(r['last_run'])}  [{r['function']}]")
     return lines
 
 

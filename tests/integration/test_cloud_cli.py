@@ -528,10 +528,12 @@ def test_status_reports_the_last_run_of_each_schedule_from_the_functions_logs(st
 
     text = run("status", "--stack", STACK).stdout
     block = text[text.index("schedules (last run"):].splitlines()[1:]
+    fn = {k: f"[{out[k + 'FunctionName']}]" for k in ("Charts", "Catalog", "Listening", "Compact", "RelatedBuilder")}
     assert [" ".join(ln.split()) for ln in block] == [
-        f"charts weekly Fri 12:00 KST {iso(base)} ok (1.2 s)",
-        f"catalog nightly 03:00 KST {iso(base + 10 * minute)} error (1.2 s): {placeholder}",
-        f"listening recently played every 2 h {iso(base + 30 * minute)} stopped (QUOTA_EXCEEDED) (1.2 s)",
-        f"listening followed artists 02:00 KST {iso(base + 40 * minute)} timeout (1.2 s)",
-        f"compaction 04:30 KST {iso(base + 50 * minute)} running",
-        "related builder 05:00 KST never"]
+        f"charts weekly Fri 12:00 KST {iso(base)} ok (1.2 s) {fn['Charts']}",
+        f"catalog nightly 03:00 KST {iso(base + 10 * minute)} error (1.2 s): {placeholder} {fn['Catalog']}",
+        f"listening recently played every 2 h {iso(base + 30 * minute)} stopped (QUOTA_EXCEEDED) (1.2 s) "
+        f"{fn['Listening']}",
+        f"listening followed artists 02:00 KST {iso(base + 40 * minute)} timeout (1.2 s) {fn['Listening']}",
+        f"compaction 04:30 KST {iso(base + 50 * minute)} running {fn['Compact']}",
+        f"related builder 05:00 KST never {fn['RelatedBuilder']}"]
