@@ -212,8 +212,9 @@ def test_queues_retain_fourteen_days_and_refresh_redrives(stack):
         assert "RedrivePolicy" not in q[n]
     redrive = json.loads(q["RefreshQueueUrl"]["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == q["RefreshDLQUrl"]["QueueArn"]
+    # AWS: a source queue's visibility timeout at least six times the function's timeout
     assert int(q["RefreshQueueUrl"]["VisibilityTimeout"]) >= \
-        stack["deployed"]["functions"]["CatalogFunction"]["timeout"]
+        6 * stack["deployed"]["functions"]["CatalogFunction"]["timeout"]
 
 
 def test_secrets_generated_with_their_keys(stack):
