@@ -65,14 +65,20 @@ def test_every_handler_uses_the_one_decorator(module):
             assert fn.__code__.co_filename.endswith("sori/observability.py"), f"{module}.{name} not @observed"
 
 
-def test_the_context_reaches_the_log_line(capsys):
-    logger = function_logger("probe_ctx")
+def _probe(service: str):
+    """An @observed handler that logs "inside" and returns "done"."""
+    logger = function_logger(service)
 
     @observed(logger)
     def handler(event, context=None):
         logger.info("inside")
         return "done"
 
+    return handler
+
+
+def test_the_context_reaches_the_log_line(capsys):
+    handler = _probe("probe_ctx")
     assert handler({}, LocalLambdaContext(function_name="probe-fn")) == "done"
     line = json.loads([ln for ln in capsys.readouterr().out.splitlines() if '"inside"' in ln][-1])
     assert line["function_name"] == "probe-fn" and line["service"] == "probe_ctx"
@@ -81,13 +87,7 @@ def test_the_context_reaches_the_log_line(capsys):
 
 def test_each_invocation_opens_with_what_invoked_it(capsys):
     """``sori cloud status`` tells a function's triggers apart by this line (the nightly from a queued refresh)."""
-    logger = function_logger("probe_trigger")
-
-    @observed(logger)
-    def handler(event, context=None):
-        logger.info("inside")
-        return "done"
-
+    handler = _probe("probe_trigger")
     ctx = LocalLambdaContext(function_name="probe-fn")
     handler({"job": "followed_artists"}, ctx)
     handler({"Records": [{"eventSource": "aws:sqs", "messageId": "m", "body": "{}"}]}, ctx)
