@@ -4,8 +4,9 @@ Stdlib only: the chatbot Lambda imports this on every cold start.
 
 Three parts:
 
-* **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object, or
-  raises :class:`KakaoRequestError` when the body is not a skill payload.
+* **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object,
+  liberal in what it accepts (every part but ``userRequest`` is coerced, never rejected); it raises
+  :class:`KakaoRequestError` only when the body is not a skill payload at all.
 * **Builder** - dataclasses (:class:`SimpleText`, :class:`ListCard`, :class:`Carousel`, :class:`Button`,
   :class:`QuickReply`, ...) and
   :class:`SkillResponse` whose ``to_dict()`` *fits* content to Kakao's limits instead of failing: long text is
@@ -37,6 +38,7 @@ from sori.kakao.builders import (
                                QuickReply,
                                SimpleText,
                                SkillResponse,
+                               bad_request_response,
                                error_response,
                                simple_text_response,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "SimpleText",
     "SkillRequest",
     "SkillResponse",
+    "bad_request_response",
     "error_response",
     "fit_text",
     "is_http_url",

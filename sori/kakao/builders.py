@@ -25,6 +25,7 @@ from sori.kakao.limits import (
     PLACEHOLDER,
     QUICK_REPLY_ACTIONS,
     SIMPLE_TEXT_MAX,
+    UNREADABLE_TEXT,
     VERSION,
 )
 from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url
@@ -320,6 +321,14 @@ class SkillResponse:
 def simple_text_response(text: str, quick_replies: Iterable[QuickReply] = ()) -> dict[str, Any]:
     """One simpleText (fitted to 1000 chars) plus optional quick replies, as a response dict."""
     return SkillResponse([SimpleText(text)], list(quick_replies)).to_dict()
+
+
+def bad_request_response(reason: str, text: str = UNREADABLE_TEXT) -> dict[str, Any]:
+    """The answer to a body that is not a skill payload: still valid Kakao JSON (a simpleText), with
+    ``data: {"error": "bad_request", "reason": …}`` for whoever sent it (``data`` is Map<String, Any> [docs])."""
+    body = error_response(text)
+    body["data"] = {"error": "bad_request", "reason": str(reason)[:500]}
+    return body
 
 
 def error_response(text: str = DEFAULT_ERROR_TEXT) -> dict[str, Any]:

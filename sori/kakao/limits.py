@@ -75,6 +75,9 @@ ELLIPSIS = "\u2026"  # "…", 1 UTF-16 unit
 PLACEHOLDER = ELLIPSIS  # stands in for required text that came in empty
 # [ours] the reply sent when anything fails (a simpleText, within SIMPLE_TEXT_MAX)
 DEFAULT_ERROR_TEXT = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
+# [ours] the reply to a body that is not a skill payload (its language is unknown: both)
+UNREADABLE_TEXT = ("메시지를 읽지 못했어요. 다시 보내 주세요.\n"
+                   "Sorry, I couldn't read that message. Please send it again.")
 
 # [docs] component names allowed in template.outputs
 OUTPUT_TYPES = ("simpleText", "simpleImage", "textCard", "basicCard", "commerceCard", "listCard", "itemCard",

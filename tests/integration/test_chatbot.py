@@ -167,10 +167,18 @@ def test_slow_spotify_hits_the_deadline_and_answers_in_time(world, emu, monkeypa
 def test_unauthorized_and_bad_requests_over_http(world, emu):
     assert post_skill(world["url"], "wrong", skill_payload("BTS"))[0] == 401
     assert post_skill(world["url"], "", skill_payload("BTS"))[0] == 401
+    # not a skill payload: 400, and still valid Kakao JSON with the reason in ``data`` (issue 14 item 6)
     status, body = post_skill(world["url"], world["secret"], b"not json")
-    assert status == 400 and body["error"] == "bad_request"
+    assert status == 400 and body["data"]["error"] == "bad_request" and validate_response(body) == []
     status, body = post_skill(world["url"], world["secret"], b'{"hello": "world"}')
-    assert status == 400 and "userRequest" in body["reason"]
+    assert status == 400 and "userRequest" in body["data"]["reason"] and validate_response(body) == []
+    # a skill payload with odd optional parts: 200 (was 400 before item 6)
+    odd = skill_payload("BLACKPINK", lang="ko")
+    odd["action"]["clientExtra"] = [{"artist_id": catalog_id(world, "BLACKPINK")}]
+    odd["userRequest"]["params"] = "surface=Kakaotalk.plusfriend"
+    odd["userRequest"]["lang"] = None
+    status, body = post_skill(world["url"], world["secret"], odd)
+    assert status == 200 and validate_response(body) == [] and artist_ids_in(body)[0] == catalog_id(world, "BLACKPINK")
 
 
 def test_english_reply(world, emu):

@@ -107,14 +107,11 @@ def test_minimal_payload_tolerates_missing_optional_parts():
     assert r.params == {} and r.client_extra == {} and r.contexts == []
 
 
-@pytest.mark.parametrize("extra", [None, "null", "", {}])
-def test_client_extra_null_forms(extra):
-    if extra == "":
-        with pytest.raises(KakaoRequestError):
-            SkillRequest.parse({"userRequest": {"utterance": "x"}, "action": {"clientExtra": extra}})
-        return
+@pytest.mark.parametrize("extra", [None, "null", "", "   ", {}, [], "{}", "not json", 5, True])
+def test_client_extra_null_and_odd_forms_are_empty(extra):
+    # issue 14 item 6: "" (and other odd forms) used to raise; Open Builder's test console sends "".
     r = SkillRequest.parse({"userRequest": {"utterance": "x"}, "action": {"clientExtra": extra}})
-    assert r.client_extra == {}
+    assert r.client_extra == {} and r.utterance == "x"
 
 
 def test_client_extra_json_string_and_detail_param_fallback():
@@ -138,26 +135,63 @@ def test_client_extra_json_string_and_detail_param_fallback():
         ({}, "missing userRequest"),
         ({"userRequest": None}, "missing userRequest"),
         ({"userRequest": "hello"}, "userRequest must be an object"),
-        ({"userRequest": {}}, "missing userRequest.utterance"),
-        ({"userRequest": {"utterance": None}}, "missing userRequest.utterance"),
-        ({"userRequest": {"utterance": 42}}, "utterance must be a string"),
-        ({"userRequest": {"utterance": ["a"]}}, "utterance must be a string"),
-        ({"userRequest": {"utterance": "x", "user": "u"}}, "userRequest.user must be an object"),
-        ({"userRequest": {"utterance": "x", "user": {"id": {"a": 1}}}}, "user.id"),
-        ({"userRequest": {"utterance": "x", "lang": 3}}, "lang must be a string"),
-        ({"userRequest": {"utterance": "x"}, "action": []}, "action must be an object"),
-        ({"userRequest": {"utterance": "x"}, "action": {"params": "a=b"}}, "action.params"),
-        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": 5}}, "clientExtra"),
-        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": "[1]"}}, "clientExtra"),
-        ({"userRequest": {"utterance": "x"}, "contexts": {}}, "contexts must be an array"),
-        ({"userRequest": {"utterance": "x"}, "bot": "sori"}, "bot must be an object"),
+        ({"userRequest": ["a"]}, "userRequest must be an object"),
     ],
 )
-def test_malformed_requests_raise(body, reason):
+def test_only_a_body_without_a_user_request_raises(body, reason):
     with pytest.raises(KakaoRequestError) as ei:
         SkillRequest.parse(body)
     assert reason in ei.value.reason
     assert isinstance(ei.value, ValueError)
+
+
+# Issue 14 item 6: these used to raise KakaoRequestError (the webhook answered 400 and the user saw Kakao's generic
+# failure). Now every part but userRequest is coerced: (payload, what the parse yields).
+@pytest.mark.parametrize(
+    "body, check",
+    [
+        ({"userRequest": {}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": None}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": {"a": 1}}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": 42}}, lambda r: r.utterance == "42" and r.utterance_readable),
+        ({"userRequest": {"utterance": ["BTS", "노래"]}}, lambda r: r.utterance == "BTS 노래"),
+        ({"userRequest": {"utterance": "x", "user": "u"}}, lambda r: r.user_id is None),
+        ({"userRequest": {"utterance": "x", "user": {"id": {"a": 1}}}}, lambda r: r.user_id is None),
+        ({"userRequest": {"utterance": "x", "user": {"id": 620678}}}, lambda r: r.user_id == "620678"),
+        ({"userRequest": {"utterance": "x", "lang": 3}}, lambda r: r.lang == "3"),
+        ({"userRequest": {"utterance": "x", "lang": ["ko"]}}, lambda r: r.lang is None),
+        ({"userRequest": {"utterance": "x", "params": "a=b&c="}}, lambda r: r.request_params == {"a": "b", "c": ""}),
+        ({"userRequest": {"utterance": "x", "params": '{"surface": "s"}'}},
+         lambda r: r.request_params == {"surface": "s"}),
+        ({"userRequest": {"utterance": "x", "params": "garbage"}}, lambda r: r.request_params == {}),
+        ({"userRequest": {"utterance": "x"}, "action": []}, lambda r: r.action_id is None),
+        ({"userRequest": {"utterance": "x"}, "action": {"params": "a=b"}}, lambda r: r.params == {"a": "b"}),
+        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": "[1]"}}, lambda r: r.client_extra == {}),
+        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": [{"artist_id": "a"}, 3, {"alias": "b"}]}},
+         lambda r: r.client_extra == {"artist_id": "a", "alias": "b"}),
+        ({"userRequest": {"utterance": "x"}, "contexts": {}}, lambda r: r.contexts == []),
+        ({"userRequest": {"utterance": "x"}, "contexts": "[]"}, lambda r: r.contexts == []),
+        ({"userRequest": {"utterance": "x"}, "bot": "sori"}, lambda r: r.bot_id is None),
+        ({"userRequest": '{"utterance": "x"}'}, lambda r: r.utterance == "x"),
+    ],
+)
+def test_odd_parts_are_coerced_not_rejected(body, check):
+    r = SkillRequest.parse(body)
+    assert check(r), r
+
+
+def test_leniency_is_noted_and_a_clean_payload_has_no_notes():
+    assert SkillRequest.parse(copy.deepcopy(REAL_PAYLOAD)).notes == ()
+    r = SkillRequest.parse({"userRequest": {"utterance": "x", "params": "a=b"}, "action": {"clientExtra": []}})
+    assert r.notes == ("userRequest.params was a query string", "action.clientExtra was a list: ignored")
+
+
+def test_from_json_tolerates_a_bom_and_reports_deep_nesting():
+    body = json.dumps({"userRequest": {"utterance": "hi"}}).encode()
+    assert SkillRequest.from_json(b"\xef\xbb\xbf" + body).utterance == "hi"
+    assert SkillRequest.from_json("\ufeff" + body.decode()).utterance == "hi"
+    with pytest.raises(KakaoRequestError):
+        SkillRequest.from_json("[" * 100_000 + "]" * 100_000)
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", None, b"{not json", "[1, 2", b"\xff\xfe\x00"])
