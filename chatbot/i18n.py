@@ -34,7 +34,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error": "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요.",
         "when_today": "오늘 오전 5시(한국 시간)에",
         "when_tomorrow": "내일 오전 5시(한국 시간)에",
-        "listen": "Spotify에서 듣기",
+        "listen": "Spotify에서 듣기",  # a button label: ≤ 14 (Kakao's Button.label limit)
         "similar_button": "비슷한 가수",
         "similar_message": "{name} 같은 가수",
         "retry": "다시 물어보기",
@@ -44,6 +44,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason_shared": "함께 등장: {items}",
         "reason_features": "비슷한 점: {items}",
         "reason_score": "유사도 {score}%",
+        "reason_shared_none": "{n}곳에 함께 등장",
+        "reason_shared_none_one": "같은 목록에 함께 등장",
+        "reason_features_none": "비슷한 사운드",
         "and_more": "{first} 외 {n}곳",
         "sep": " · ",
         "feature.danceability": "댄스",
@@ -56,6 +59,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "feature.tempo": "템포",
         "feature.loudness": "음량",
         "feature.genre": "장르",
+        "feature.duration_ms": "곡 길이",
+        "feature.key": "조성",
+        "feature.mode": "장조·단조",
+        "feature.time_signature": "박자",
     },
     "en": {
         "help": ("Hi, I'm sori 🎧\nTell me an artist you like and I'll find artists who sound similar.\n"
@@ -74,7 +81,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error": "Sorry, something went wrong. Please try again in a moment.",
         "when_today": "today at 5 AM (Korea time)",
         "when_tomorrow": "tomorrow at 5 AM (Korea time)",
-        "listen": "Play on Spotify",
+        "listen": "Open Spotify",  # ≤ 14: "Play on Spotify" (15) came out as "Play on Spoti…"
         "similar_button": "Similar",
         "similar_message": "artists like {name}",
         "retry": "Ask again",
@@ -84,6 +91,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason_shared": "Seen together: {items}",
         "reason_features": "Similar: {items}",
         "reason_score": "similarity {score}%",
+        "reason_shared_none": "Together in {n} lists",
+        "reason_shared_none_one": "In a list together",
+        "reason_features_none": "Similar sound",
         "and_more": "{first} +{n} more",
         "sep": " · ",
         "feature.danceability": "danceability",
@@ -96,6 +106,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "feature.tempo": "tempo",
         "feature.loudness": "loudness",
         "feature.genre": "genre",
+        "feature.duration_ms": "track length",
+        "feature.key": "key",
+        "feature.mode": "major/minor",
+        "feature.time_signature": "time signature",
     },
 }
 

@@ -51,6 +51,7 @@ from sori.kakao.limits import (
                                LIST_CARD_MAX_BUTTONS,
                                LIST_CARD_MAX_ITEMS,
                                LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+                               LIST_ITEM_LINE_WIDTH,
                                MAX_OUTPUTS,
                                MAX_QUICK_REPLIES,
                                SIMPLE_TEXT_MAX,
@@ -63,7 +64,7 @@ from sori.kakao.text import _clean as _clean
 from sori.kakao.text import _is_extender as _is_extender
 from sori.kakao.text import _is_regional_indicator as _is_regional_indicator
 from sori.kakao.text import _safe_cut as _safe_cut
-from sori.kakao.text import fit_text, is_http_url, text_length
+from sori.kakao.text import compose_line, display_width, fit_text, fit_words, is_http_url, text_length
 from sori.kakao.validation import validate_response
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "LIST_CARD_MAX_BUTTONS",
     "LIST_CARD_MAX_ITEMS",
     "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
+    "LIST_ITEM_LINE_WIDTH",
     "MAX_OUTPUTS",
     "MAX_QUICK_REPLIES",
     "SIMPLE_TEXT_MAX",
@@ -90,8 +92,11 @@ __all__ = [
     "SkillRequest",
     "SkillResponse",
     "bad_request_response",
+    "compose_line",
+    "display_width",
     "error_response",
     "fit_text",
+    "fit_words",
     "is_http_url",
     "simple_text_response",
     "text_length",

@@ -24,6 +24,7 @@ from sori.kakao.limits import (
     MAX_QUICK_REPLIES,
     PLACEHOLDER,
     QUICK_REPLY_ACTIONS,
+    QUICK_REPLY_LABEL_BUDGET,
     SIMPLE_TEXT_MAX,
     UNREADABLE_TEXT,
     VERSION,
@@ -125,7 +126,7 @@ class QuickReply:
         self.extra = _json_safe_extra(self.extra, "QuickReply")
 
     def to_dict(self) -> dict[str, Any] | None:
-        label = _label(self.label)
+        label = _label(self.label, QUICK_REPLY_LABEL_BUDGET)  # [docs] no QuickReply.label limit: not the 14 of buttons
         if not label:
             return None
         d: dict[str, Any] = {"label": label, "action": self.action}
@@ -240,6 +241,8 @@ class ListCard(_Component):
         bs = _buttons(self.buttons, LIST_CARD_MAX_BUTTONS, LABEL_MAX)
         if bs:
             d["buttons"] = bs
+        if len(bs) >= 2:  # [docs] side by side a label gets 8 characters, stacked 14: say which
+            d["buttonLayout"] = "vertical"
         return "listCard", d
 
 

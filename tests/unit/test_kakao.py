@@ -30,6 +30,7 @@ from sori.kakao import (
     text_length,
     validate_response,
 )
+from sori.kakao.limits import QUICK_REPLY_LABEL_BUDGET
 
 IMG = "https://i.scdn.co/image/ab6761610000e5eb0c68f6c95232e716f0abee8d"
 WEB = "https://open.spotify.com/artist/3HqSLMAZ3g3d5poNaI7GOU"
@@ -283,15 +284,36 @@ def test_list_card_carousel_caps():
     assert validate_response(resp) == []
 
 
-def test_label_truncation_counts_hangul_as_one():
-    qr = QuickReply("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars
-    assert qr is not None
-    assert text_length(qr["label"]) == 14
-    assert qr["label"] == "방탄소년단 같은 가수 더…"
-    assert qr["messageText"] == "방탄소년단 같은 가수 더 알려줘요"  # the tap still sends everything
-    exact = QuickReply("가나다라마바사아자차카타파하").to_dict()  # exactly 14
+def test_button_label_truncation_counts_hangul_as_one():
+    b = Button("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars; [docs] Button.label 14
+    assert b is not None
+    assert text_length(b["label"]) == 14
+    assert b["label"] == "방탄소년단 같은 가수 더…"
+    assert b["messageText"] == "방탄소년단 같은 가수 더 알려줘요"  # the tap still sends everything
+    exact = Button("가나다라마바사아자차카타파하").to_dict()  # exactly 14
     assert exact is not None
     assert exact["label"] == "가나다라마바사아자차카타파하"
+
+
+def test_quick_reply_labels_are_not_cut_at_the_button_limit():
+    # [docs] the QuickReplies table documents no label limit: an artist name is shown whole (issue 14 item 7)
+    for name in ("Panic! At The Disco", "Selena Gomez & The Scene", "방탄소년단 같은 가수 더 알려줘요"):
+        qr = QuickReply(name).to_dict()
+        assert qr is not None and qr["label"] == name
+    long = QuickReply("x" * 80).to_dict()  # only a pathological label meets our own budget
+    assert long is not None and text_length(long["label"]) == QUICK_REPLY_LABEL_BUDGET
+    resp = SkillResponse(["hi"], [QuickReply("Panic! At The Disco")]).to_dict()
+    assert validate_response(resp) == []
+
+
+def test_a_list_card_with_two_buttons_says_vertical():
+    # [docs] side by side a button label gets 8 characters, stacked 14: the builder asks for stacked
+    two = ListCard("h", [ListItem("i")], [Button("Spotify에서 듣기", "webLink", webLinkUrl=WEB), Button("비슷한 가수")])
+    one = ListCard("h", [ListItem("i")], [Button("Spotify에서 듣기", "webLink", webLinkUrl=WEB)])
+    d2, d1 = two.to_output()["listCard"], one.to_output()["listCard"]
+    assert d2["buttonLayout"] == "vertical" and "buttonLayout" not in d1
+    assert [b["label"] for b in d2["buttons"]] == ["Spotify에서 듣기", "비슷한 가수"]
+    assert validate_response(SkillResponse([two]).to_dict()) == []
 
 
 def test_simple_text_truncated_to_1000_with_ellipsis():
@@ -497,9 +519,6 @@ INVALID = {
     "five list items in carousel": (
         _resp({"carousel": {"type": "listCard", "items": [_list_card(5)["listCard"]]}}),
         "carousel.items[0].items: 5 entries > 4"),
-    "fifteen-char label": (
-        _resp(_text(), quick_replies=[{"label": "가" * 15, "action": "message", "messageText": "x"}]),
-        "quickReplies[0].label: 15 characters > 14"),
     "fifteen-char button label": (
         _resp(_list_card(1, buttons=[{"label": "a" * 15, "action": "message", "messageText": "x"}])),
         "buttons[0].label: 15 characters > 14"),
@@ -604,7 +623,9 @@ def test_invalid_responses_are_reported(name):
 
 def test_every_violation_is_listed_not_just_the_first():
     obj = {"version": "1.0", "template": {
-        "outputs": [_text("가" * 1001), _list_card(6), _text(), _text()],
+        "outputs": [_text("가" * 1001),
+                    _list_card(6, buttons=[{"label": "가" * 15, "action": "message", "messageText": "x"}]),
+                    _text(), _text()],
         "quickReplies": [{"label": "가" * 15, "action": "message", "messageText": "x"}] * 11}}
     errors = validate_response(obj)
     for needle in ("version", "4 entries > 3", "1001 characters", "6 entries > 5", "11 entries > 10",
