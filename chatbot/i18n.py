@@ -29,6 +29,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "new_artist_tracks": "{name} 인기곡부터 들어보세요.",
         "did_you_mean": "혹시 이 가수를 찾으셨나요? '{query}'",
         "not_found": "'{query}'에 맞는 가수를 찾지 못했어요. 가수 이름이나 노래 제목으로 다시 물어봐 주세요.",
+        "not_known": ("아직 모르는 가수예요: '{query}'. 지금 찾아보고 있으니 {minutes}분쯤 뒤에 다시 물어봐 주세요. "
+                      "이름이 맞는지도 한번 확인해 주세요."),
         "timeout": "답을 찾는 데 시간이 너무 오래 걸렸어요. 잠시 후 다시 물어봐 주세요.",
         "busy": "지금은 검색이 붐벼요. 잠시 후 다시 물어봐 주세요.",
         "error": "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요.",
@@ -76,6 +78,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "new_artist_tracks": "Meanwhile, here are {name}'s top tracks.",
         "did_you_mean": "Did you mean one of these? '{query}'",
         "not_found": "I couldn't find an artist for '{query}'. Try an artist name or a song title.",
+        "not_known": ("I don't know '{query}' yet. I'm looking it up now: ask me again in about {minutes} minutes. "
+                      "It may help to check the spelling."),
         "timeout": "That took too long to look up. Please ask again in a moment.",
         "busy": "Search is busy right now. Please ask again in a moment.",
         "error": "Sorry, something went wrong. Please try again in a moment.",

@@ -47,6 +47,7 @@ __all__ = [
     "greeting_reply",
     "help_reply",
     "not_found_reply",
+    "not_known_reply",
     "pending_reply",
     "ready_when",
     "reason_text",
@@ -295,6 +296,14 @@ def did_you_mean_reply(lang: str, query: str, candidates: Sequence[Mapping[str, 
     qrs = [artist_quick_reply(str(c["artist_id"]), str(c["name"]), alias=query or None, lang=lang)
            for c in candidates[:MAX_QUICK_REPLIES - 1]]
     return SkillResponse([SimpleText(t(lang, "did_you_mean", query=query))], [*qrs, _help_qr(lang)]).to_dict()
+
+
+def not_known_reply(lang: str, query: str, minutes: int, utterance: str = "") -> dict[str, Any]:
+    """A name we do not know yet and nothing plausible matched: say so, that it is being looked up, and when to
+    ask again (one tap asks the same again)."""
+    qrs = [QuickReply(label=t(lang, "retry"), messageText=utterance)] if utterance.strip() else []
+    return SkillResponse([SimpleText(t(lang, "not_known", query=query, minutes=minutes))],
+                         [*qrs, _help_qr(lang)]).to_dict()
 
 
 def not_found_reply(lang: str, query: str, examples: Sequence[Any] = ()) -> dict[str, Any]:

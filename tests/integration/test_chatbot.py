@@ -141,6 +141,35 @@ def test_junk_and_injection_text_writes_nothing(world, emu):
     assert after == before
 
 
+# (these two stay before the slow-Spotify test: its 4 s answer would still hold the emulator when they search)
+def test_unknown_hangul_names_are_looked_up_not_answered_with_lookalikes(world, emu):
+    """Issue 14 item 8 against the real catalog (which holds Nonsens, NONSENSE, Noise Cans, Jon B., Sean&Bobo):
+    no did-you-mean of unrelated names; the name is queued for a lookup and the user told when to ask again."""
+    sqs = boto3.client("sqs", region_name="ap-northeast-2")
+    for _ in range(5):  # drain what earlier tests queued
+        if not sqs.receive_message(QueueUrl=world["queue_url"], MaxNumberOfMessages=10).get("Messages"):
+            break
+    before = table_rows(world, "artists")
+    for name in ("뉴진스", "잔나비"):
+        body = ask(world, name)
+        text = render_text(body)
+        assert "아직 모르는 가수예요" in text and name in text, text
+        assert not {"Nonsens", "NONSENSE", "Noise Cans", "Jon B.", "Sean&Bobo"} & {
+            q["label"] for q in body["template"].get("quickReplies", [])}
+    bodies = [json.loads(m["Body"]) for m in
+              sqs.receive_message(QueueUrl=world["queue_url"], MaxNumberOfMessages=10).get("Messages", [])]
+    assert {"artist_names": ["뉴진스"]} in bodies and {"artist_names": ["잔나비"]} in bodies
+    assert table_rows(world, "artists") == before
+
+
+def test_a_dotted_name_does_not_resolve_to_the_word_artist(world, emu):
+    muse = catalog_id(world, "Muse")
+    body = ask(world, "M.U.S.E.")
+    assert artist_ids_in(body) == []  # not Muse's carousel: asked about instead
+    qrs = body["template"].get("quickReplies", [])
+    assert any(q.get("extra", {}).get("artist_id") == muse for q in qrs)
+
+
 def test_spotify_rate_limit_degrades_without_retrying(world, emu):
     emu.configure(burst_429={"count": 5, "retry_after": 30, "path_prefix": "/v1/search"})
     body = ask(world, "Qxvwz Jplk")  # nothing local comes close: only a search could help
@@ -205,3 +234,4 @@ def test_sori_ask_prints_the_rendered_reply_or_the_json(world, emu, monkeypatch)
     assert res.exit_code == 0
     body = json.loads(res.output)
     assert validate_response(body) == [] and body["template"]["outputs"][0]["simpleText"]["text"].startswith("If")
+
