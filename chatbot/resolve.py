@@ -74,7 +74,6 @@ FUZZY_SURE = 88.0  # a typo we correct without asking (and only with a clear mar
 FUZZY_MARGIN = 6.0
 FUZZY_SUGGEST = 72.0  # close enough to offer as "did you mean"
 FUZZY_MIN_LEN = 4  # shorter keys ("bts") are too short to correct; counted in jamo, so "샤이나" (7) qualifies
-SKELETON_MIN_LEN = 3
 # Hangul typed for a Latin name is compared by how it sounds (:func:`sound_similarity`): the consonant frame
 # (phonetic_similarity) and the vowels (vowel_similarity) must both agree. Tuned on local/data/korean_names.tsv
 # against the emulator's 10k real names: unrelated names that share a consonant frame ("뉴진스" / "Nonsens",
