@@ -2,8 +2,12 @@
 
 1. ``X-Skill-Secret`` (the custom header configured in Open Builder) must equal the ``SkillSecret`` value,
    compared in constant time; missing or wrong → **401** before anything else is touched.
-2. A body that is not JSON, or not a Kakao skill payload → **400** ``{"error": "bad_request", "reason": …}``.
-3. Anything else → **200** with Kakao 2.0 JSON, whatever the utterance: the answer comes from
+2. A body that is not a Kakao skill payload at all (not JSON, not an object, no ``userRequest``) → **400** with
+   valid Kakao JSON all the same (a simpleText) and ``data: {"error": "bad_request", "reason": …}``.
+3. Anything else → **200** with Kakao 2.0 JSON, whatever the utterance and however the optional parts are
+   shaped (:class:`sori.kakao.SkillRequest` is liberal: a list or string ``clientExtra``, a string
+   ``userRequest.params``, ``lang`` null …; an utterance that cannot be read is answered with the help text).
+   The answer comes from
    :func:`chatbot.service.answer` under the request's deadline, and is checked with
    :func:`sori.kakao.validate_response` on the way out (an invalid one is logged and replaced by the
    fallback text, never sent).
@@ -25,7 +29,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from chatbot.budget import Deadline
 from chatbot.service import answer
-from sori.kakao import KakaoRequestError, SkillRequest, error_response, validate_response
+from sori.kakao import KakaoRequestError, SkillRequest, bad_request_response, error_response, validate_response
 from sori.observability import function_logger
 from sori.settings import get_settings, secret_value
 
@@ -85,9 +89,11 @@ def skill() -> Response[str]:
     try:
         req = SkillRequest.from_json(event.decoded_body)
     except KakaoRequestError as e:
-        return _json(400, {"error": "bad_request", "reason": e.reason})
+        return _json(400, bad_request_response(e.reason))
     except (UnicodeDecodeError, ValueError) as e:  # undecodable base64 body
-        return _json(400, {"error": "bad_request", "reason": f"body is not UTF-8 JSON: {e}"})
+        return _json(400, bad_request_response(f"body is not UTF-8 JSON: {e}"))
+    if req.notes:
+        logger.info("lenient parse", extra={"notes": list(req.notes[:10])})
     t0 = time.perf_counter()
     from chatbot.deps import get_backend  # first use wires the adapters; later invocations reuse them
 

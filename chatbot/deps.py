@@ -232,6 +232,15 @@ class LiveBackend:
         self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
                                MessageBody=json.dumps({"artist_ids": list(artist_ids)}))
 
+    def request_lookup(self, names: Sequence[str]) -> None:
+        """Queue a name nothing matched for the catalog function to look up on Spotify (same queue)."""
+        if not self.settings.refresh_queue_url:
+            raise RuntimeError("SORI_REFRESH_QUEUE_URL is not set")
+        if self._sqs is None:
+            self._sqs = self._aws_client("sqs")
+        self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
+                               MessageBody=json.dumps({"artist_names": list(names)}, ensure_ascii=False))
+
     # -- Spotify ---------------------------------------------------------------------------------------------
     def _client(self) -> SpotifyClient:
         with self._spotify_lock:

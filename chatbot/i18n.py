@@ -29,12 +29,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "new_artist_tracks": "{name} 인기곡부터 들어보세요.",
         "did_you_mean": "혹시 이 가수를 찾으셨나요? '{query}'",
         "not_found": "'{query}'에 맞는 가수를 찾지 못했어요. 가수 이름이나 노래 제목으로 다시 물어봐 주세요.",
+        "not_known": ("아직 모르는 가수예요: '{query}'. 지금 찾아보고 있으니 {minutes}분쯤 뒤에 다시 물어봐 주세요. "
+                      "이름이 맞는지도 한번 확인해 주세요."),
         "timeout": "답을 찾는 데 시간이 너무 오래 걸렸어요. 잠시 후 다시 물어봐 주세요.",
         "busy": "지금은 검색이 붐벼요. 잠시 후 다시 물어봐 주세요.",
         "error": "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요.",
         "when_today": "오늘 오전 5시(한국 시간)에",
         "when_tomorrow": "내일 오전 5시(한국 시간)에",
-        "listen": "Spotify에서 듣기",
+        "listen": "Spotify에서 듣기",  # a button label: ≤ 14 (Kakao's Button.label limit)
         "similar_button": "비슷한 가수",
         "similar_message": "{name} 같은 가수",
         "retry": "다시 물어보기",
@@ -44,6 +46,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason_shared": "함께 등장: {items}",
         "reason_features": "비슷한 점: {items}",
         "reason_score": "유사도 {score}%",
+        "reason_shared_none": "{n}곳에 함께 등장",
+        "reason_shared_none_one": "같은 목록에 함께 등장",
+        "reason_features_none": "비슷한 사운드",
         "and_more": "{first} 외 {n}곳",
         "sep": " · ",
         "feature.danceability": "댄스",
@@ -56,6 +61,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "feature.tempo": "템포",
         "feature.loudness": "음량",
         "feature.genre": "장르",
+        "feature.duration_ms": "곡 길이",
+        "feature.key": "조성",
+        "feature.mode": "장조·단조",
+        "feature.time_signature": "박자",
     },
     "en": {
         "help": ("Hi, I'm sori 🎧\nTell me an artist you like and I'll find artists who sound similar.\n"
@@ -69,12 +78,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "new_artist_tracks": "Meanwhile, here are {name}'s top tracks.",
         "did_you_mean": "Did you mean one of these? '{query}'",
         "not_found": "I couldn't find an artist for '{query}'. Try an artist name or a song title.",
+        "not_known": ("I don't know '{query}' yet. I'm looking it up now: ask me again in about {minutes} minutes. "
+                      "It may help to check the spelling."),
         "timeout": "That took too long to look up. Please ask again in a moment.",
         "busy": "Search is busy right now. Please ask again in a moment.",
         "error": "Sorry, something went wrong. Please try again in a moment.",
         "when_today": "today at 5 AM (Korea time)",
         "when_tomorrow": "tomorrow at 5 AM (Korea time)",
-        "listen": "Play on Spotify",
+        "listen": "Open Spotify",  # ≤ 14: "Play on Spotify" (15) came out as "Play on Spoti…"
         "similar_button": "Similar",
         "similar_message": "artists like {name}",
         "retry": "Ask again",
@@ -84,6 +95,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason_shared": "Seen together: {items}",
         "reason_features": "Similar: {items}",
         "reason_score": "similarity {score}%",
+        "reason_shared_none": "Together in {n} lists",
+        "reason_shared_none_one": "In a list together",
+        "reason_features_none": "Similar sound",
         "and_more": "{first} +{n} more",
         "sep": " · ",
         "feature.danceability": "danceability",
@@ -96,6 +110,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "feature.tempo": "tempo",
         "feature.loudness": "loudness",
         "feature.genre": "genre",
+        "feature.duration_ms": "track length",
+        "feature.key": "key",
+        "feature.mode": "major/minor",
+        "feature.time_signature": "time signature",
     },
 }
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from chatbot.i18n import t
 from sori.kakao import (
+    LIST_ITEM_LINE_WIDTH,
     MAX_QUICK_REPLIES,
     Button,
     Carousel,
@@ -27,6 +28,9 @@ from sori.kakao import (
     QuickReply,
     SimpleText,
     SkillResponse,
+    compose_line,
+    display_width,
+    fit_words,
     is_http_url,
 )
 
@@ -43,6 +47,7 @@ __all__ = [
     "greeting_reply",
     "help_reply",
     "not_found_reply",
+    "not_known_reply",
     "pending_reply",
     "ready_when",
     "reason_text",
@@ -93,41 +98,64 @@ def ready_when(now: dt.datetime | None = None) -> str:
     return "when_today" if now.hour < RELATED_READY_HOUR_KST else "when_tomorrow"
 
 
-def reason_text(lang: str, reason: Any, score: Any = None) -> str:
-    """One short line on why two artists are related, from ``related_artists.reason`` (and the score).
+def reason_text(lang: str, reason: Any, score: Any = None, width: int | None = LIST_ITEM_LINE_WIDTH) -> str:
+    """One short line on why two artists are related, from ``related_artists.reason`` (and the score), composed
+    to fit one list row (``width`` display columns, :data:`sori.kakao.limits.LIST_ITEM_LINE_WIDTH`): fewer
+    names, then shorter forms, then the less telling part left out; never cut mid-word. A feature without a
+    readable name is left out, never shown raw (``duration_ms``). ``width=None``: everything, one line.
 
-    >>> reason_text("ko", {"shared": ["Top 50 - Korea", "K-Pop Daebak", "x"], "features": ["energy"]})
+    >>> reason_text("ko", {"shared": ["Top 50 - Korea", "K-Pop Daebak", "x"], "features": ["energy"]}, width=None)
     '함께 등장: Top 50 - Korea, K-Pop Daebak 외 1곳 · 비슷한 점: 에너지'
+    >>> reason_text("ko", {"shared": ["Top 50 - Korea", "K-Pop Daebak", "x"], "features": ["energy"]})
+    '함께 등장: Top 50 - Korea 외 2곳'
     >>> reason_text("en", {"shared": [{"kind": "chart", "id": "regional-kr-weekly:2026-11-19",
     ...                                "name": "South Korea 2026-11-19"}]})
-    'Seen together: South Korea 2026-11-19'
-    >>> reason_text("en", None, 0.42)
-    'similarity 42%'
+    'Seen together: South Korea…'
+    >>> reason_text("en", {"features": ["duration_ms", "tempo"]}), reason_text("en", None, 0.42)
+    ('Similar: track length, tempo', 'similarity 42%')
     """
     if isinstance(reason, Mapping) and reason.get("v") == 2:  # the blend's reasons tell their own truth
         from sori.related.reasons import render
 
-        return render(reason, lang)
-    parts = []
+        return render(reason, lang, width)
+    parts: list[list[str]] = []
     if isinstance(reason, Mapping):
-        shared = [_collection_name(s) for s in (reason.get("shared") or []) if s] \
-            if isinstance(reason.get("shared"), list) else []
+        raw_shared = reason.get("shared")
+        shared = [_collection_name(x) for x in raw_shared if x] if isinstance(raw_shared, list) else []
         if shared:
-            head = ", ".join(shared[:MAX_REASON_SHARED])
-            items = t(lang, "and_more", first=head, n=len(shared) - MAX_REASON_SHARED) \
-                if len(shared) > MAX_REASON_SHARED else head
-            parts.append(t(lang, "reason_shared", items=items))
+            parts.append(_shared_forms(lang, shared, width))
         raw = reason.get("features")
         feats: list[Any] = raw if isinstance(raw, list) else []
-        names = []
-        for f in feats[:3]:
-            key = f"feature.{f}"
-            names.append(t(lang, key) if key in _known_features() else str(f))
+        names = [t(lang, key) for key in (f"feature.{f}" for f in feats) if key in _known_features()][:3]
         if names:
-            parts.append(t(lang, "reason_features", items=", ".join(names)))
+            parts.append([t(lang, "reason_features", items=", ".join(names[:n])) for n in (3, 2, 1)
+                          if n <= len(names)] + [t(lang, "reason_features_none")])
     if not parts and isinstance(score, (int, float)) and 0 <= score <= 1:
-        parts.append(t(lang, "reason_score", score=round(score * 100)))
-    return t(lang, "sep").join(parts)
+        parts.append([t(lang, "reason_score", score=round(score * 100))])
+    sep = t(lang, "sep")
+    if width is None:
+        return sep.join(alts[0] for alts in parts)
+    return compose_line(parts, width, sep)
+
+
+def _shared_forms(lang: str, shared: list[str], width: int | None) -> list[str]:
+    """"Seen together: A, B +n more", then fewer names, then one name shortened at a word boundary, then none."""
+    def listed(k: int) -> str:
+        head = ", ".join(shared[:k])
+        items = t(lang, "and_more", first=head, n=len(shared) - k) if len(shared) > k else head
+        return t(lang, "reason_shared", items=items)
+
+    forms = [listed(MAX_REASON_SHARED)]
+    if width is not None:
+        forms.append(listed(1))
+        prefix = t(lang, "reason_shared", items="")
+        more = t(lang, "and_more", first="", n=len(shared) - 1) if len(shared) > 1 else ""
+        short = fit_words(shared[0], width - display_width(prefix) - display_width(more), min_words=2)
+        if short:
+            forms.append(prefix + t(lang, "and_more", first=short, n=len(shared) - 1) if more else prefix + short)
+        forms.append(t(lang, "reason_shared_none", n=len(shared)) if len(shared) > 1
+                     else t(lang, "reason_shared_none_one"))
+    return forms
 
 
 def _collection_name(item: Any) -> str:
@@ -268,6 +296,14 @@ def did_you_mean_reply(lang: str, query: str, candidates: Sequence[Mapping[str, 
     qrs = [artist_quick_reply(str(c["artist_id"]), str(c["name"]), alias=query or None, lang=lang)
            for c in candidates[:MAX_QUICK_REPLIES - 1]]
     return SkillResponse([SimpleText(t(lang, "did_you_mean", query=query))], [*qrs, _help_qr(lang)]).to_dict()
+
+
+def not_known_reply(lang: str, query: str, minutes: int, utterance: str = "") -> dict[str, Any]:
+    """A name we do not know yet and nothing plausible matched: say so, that it is being looked up, and when to
+    ask again (one tap asks the same again)."""
+    qrs = [QuickReply(label=t(lang, "retry"), messageText=utterance)] if utterance.strip() else []
+    return SkillResponse([SimpleText(t(lang, "not_known", query=query, minutes=minutes))],
+                         [*qrs, _help_qr(lang)]).to_dict()
 
 
 def not_found_reply(lang: str, query: str, examples: Sequence[Any] = ()) -> dict[str, Any]:

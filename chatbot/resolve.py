@@ -10,11 +10,15 @@ The chain (each step only when the previous one is not sure):
 3. **fuzzy** — rapidfuzz over the names and aliases, compared as decomposed jamo (NFD) so a Hangul typo costs
    one letter, not a whole syllable; a clear winner (≥ :data:`FUZZY_SURE`) is taken, otherwise the close ones
    become "did you mean" candidates;
-4. **romanized** — Hangul typed for a Latin name ("블랙핑크" → BLACKPINK) is compared through a consonant
-   skeleton of its romanisation; this route only ever *suggests*;
+4. **romanized** — Hangul typed for a Latin name ("블랙핑크" → BLACKPINK) is compared by how it sounds
+   (:func:`phonetic_similarity`: consonant classes and vowel groups, a weighted edit distance), so unrelated
+   names that merely share consonants ("뉴진스" / "Nonsens") are not offered; this route only ever *suggests*;
 5. **Spotify search** is the caller's job (network); :func:`judge_search` decides whether what it found is a
-   clear match (a name or a song title equal to the query, or a Hangul query whose romanisation agrees with the
-   top artist) and which alias that confirms. Anything less becomes "did you mean" quick replies.
+   clear match (a name or a song title equal to the query — a dotted initialism such as "M.U.S.E." is not the
+   word "Muse", :func:`form_conflict` — or a Hangul query that sounds like the top artist) and which alias that
+   confirms. Anything less becomes "did you mean" quick replies, but only for names that plausibly are what was
+   asked (:func:`name_similarity`); with none, the caller says the artist is not known yet and asks for a
+   lookup.
 
 >>> idx = NameIndex([("a1", "BLACKPINK", "blackpink"), ("a2", "SHINee", "shinee")], [("샤이니", "a2")])
 >>> resolve("BLACKPINK 같은 가수 추천해줘", idx).best.artist_id
@@ -42,16 +46,27 @@ from sori.text import contains_hangul, hangul_romanize, normalize
 __all__ = [
     "FUZZY_SUGGEST",
     "FUZZY_SURE",
+    "NAME_SUGGEST",
+    "PHONETIC_CONFIRM",
+    "PHONETIC_SUGGEST",
+    "VOWEL_SUGGEST",
     "Candidate",
     "NameIndex",
     "Resolution",
     "SearchVerdict",
     "core_query",
+    "form_conflict",
     "is_greeting",
     "is_help",
     "judge_search",
+    "name_similarity",
+    "phonetic_key",
+    "phonetic_similarity",
+    "plausible",
     "resolve",
     "skeleton",
+    "sound_similarity",
+    "vowel_similarity",
 ]
 
 # --- thresholds (rapidfuzz ratio, 0..100) -------------------------------------------------------------------
@@ -59,9 +74,20 @@ FUZZY_SURE = 88.0  # a typo we correct without asking (and only with a clear mar
 FUZZY_MARGIN = 6.0
 FUZZY_SUGGEST = 72.0  # close enough to offer as "did you mean"
 FUZZY_MIN_LEN = 4  # shorter keys ("bts") are too short to correct; counted in jamo, so "샤이나" (7) qualifies
-SKELETON_SUGGEST = 85.0
-SKELETON_CONFIRM = 80.0
-SKELETON_MIN_LEN = 3
+# Hangul typed for a Latin name is compared by how it sounds (:func:`sound_similarity`): the consonant frame
+# (phonetic_similarity) and the vowels (vowel_similarity) must both agree. Tuned on local/data/korean_names.tsv
+# against the emulator's 10k real names: unrelated names that share a consonant frame ("뉴진스" / "Nonsens",
+# "잔나비" / "Jon B.", "Sean&Bobo", "Jane Weaver") stay out; transliterations ("뉴진스" / "NewJeans", "잔나비" /
+# "Jannabi", "블랙핑크" / "BLACKPINK", "콜드플레이" / "Coldplay") get in. Short keys (≤ 3 sounds) suggest nothing.
+# CONFIRM is for Spotify's own top answer to a Hangul query (two signals agree), SUGGEST for our index alone.
+PHONETIC_SUGGEST = 85.0
+VOWEL_SUGGEST = 62.0
+PHONETIC_CONFIRM = 85.0
+VOWEL_CONFIRM = 50.0
+PHONETIC_MIN_TOKENS = 4
+PHONETIC_PREFILTER = 55.0  # rapidfuzz ratio over the keys, before the exact weighted distance
+MAX_ROMANIZED = 3
+NAME_SUGGEST = 72.0  # a search result offered as "did you mean" must be at least this close to what was asked
 MAX_UTTERANCE = 200  # characters looked at; the rest of a long message is ignored
 MAX_TOKENS = 30
 MAX_SPAN = 6  # words in one artist name
@@ -152,6 +178,230 @@ def skeleton(name: str) -> str:
     return _REPEAT.sub(r"\1", s)
 
 
+# Phonetic key: what a Korean transliteration keeps of a Latin name. Consonants fold into the classes Hangul
+# spells alike (b/p/v/f, d/t, g/k/c/q, r/l, j/z/ch); every vowel group is one "V" (vowel quality is where
+# transliterations differ most); h, silent in most transliterations, is dropped; a leading "The" is not said.
+_PH_DIGRAPHS = (("tch", "C"), ("ph", "p"), ("th", "t"), ("sh", "s"), ("ch", "C"), ("ck", "k"), ("gh", ""),
+                ("qu", "kw"), ("x", "ks"), ("wh", "w"))
+_PH_SOFT_C = re.compile(r"c(?=[eiy])")
+_PH_FOLD = {"C": "j", "c": "k", "q": "k", "v": "p", "b": "p", "f": "p", "z": "j", "g": "k", "d": "t", "r": "l"}
+_PH_ARTICLE = re.compile(r"^\s*the\s+", re.IGNORECASE)
+_PH_NEAR = {frozenset("sj"): 0.5, frozenset("ts"): 0.5}  # 뮤즈 ~ Muse, 진스 ~ Jeans; "th" is spelled ㅅ or ㄷ
+
+
+def phonetic_key(name: str) -> str:
+    """The phonetic key of a name (Hangul romanised loosely first): one letter per sound class, "V" per vowel.
+
+    >>> phonetic_key("뉴진스"), phonetic_key("NewJeans"), phonetic_key("Nonsens"), phonetic_key("The Weeknd")
+    ('nVjVns', 'nVjVns', 'nVnsVns', 'Vknt')
+    """
+    s = normalize(_PH_ARTICLE.sub("", name))
+    if contains_hangul(s):
+        s = hangul_romanize(s, loose=True)
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if c.isascii() and c.isalnum())
+    for a, b in _PH_DIGRAPHS:
+        s = s.replace(a, b)
+    s = _PH_SOFT_C.sub("s", s)
+    out: list[str] = []
+    for ch in s:
+        tok = "V" if ch in "aeiouyw" else _PH_FOLD.get(ch, "" if ch == "h" else ch)
+        if tok and (not out or out[-1] != tok):
+            out.append(tok)
+    return "".join(out)
+
+
+def _phonetic_distance(a: str, b: str) -> float:
+    """Weighted edit distance over phonetic keys: near consonants (s/j, t/s) cost half; a vowel group added or
+    dropped at the end costs 0.5 (a silent final e, an epenthetic final vowel), anywhere else 1 (a syllable)."""
+    n, m = len(a), len(b)
+
+    def indel(tok: str, at_end: bool) -> float:
+        return 0.5 if tok == "V" and at_end else 1.0
+
+    prev = [0.0] * (m + 1)
+    for j in range(1, m + 1):
+        prev[j] = prev[j - 1] + 1.0
+    for i in range(1, n + 1):
+        cur = [prev[0] + 1.0] + [0.0] * m
+        for j in range(1, m + 1):
+            x, y = a[i - 1], b[j - 1]
+            sub = 0.0 if x == y else _PH_NEAR.get(frozenset((x, y)), 1.0)
+            cur[j] = min(prev[j] + indel(x, j == m), cur[j - 1] + indel(y, i == n), prev[j - 1] + sub)
+        prev = cur
+    return prev[m]
+
+
+def phonetic_similarity(a: str, b: str) -> float:
+    """0..100: how alike two names sound through Korean transliteration (either may be Hangul).
+
+    >>> [round(phonetic_similarity("뉴진스", n)) for n in ("NewJeans", "Nonsens", "Noise Cans")]
+    [100, 79, 69]
+    >>> [round(phonetic_similarity("잔나비", n)) for n in ("Jannabi", "Jon B.", "Sean&Bobo")]
+    [100, 75, 79]
+    """
+    ka, kb = phonetic_key(a), phonetic_key(b)
+    if not ka or not kb:
+        return 0.0
+    return max(0.0, 100.0 * (1.0 - _phonetic_distance(ka, kb) / max(len(ka), len(kb))))
+
+
+# Vowel key: the same name with its vowels kept in five classes (a e i o u; y is i, w is u), Korean spellings of
+# English vowels folded first (eo -> o, eu -> u, ae/oe -> e), English digraphs too (ee/ea/ie -> i, oo/ou -> u,
+# a final silent e dropped). Vowel differences cost less than consonant ones.
+_V_KO = (("eo", "o"), ("eu", "u"), ("ae", "e"), ("oe", "e"), ("ui", "i"))
+_V_EN = (("ee", "i"), ("ea", "i"), ("ie", "i"), ("oo", "u"), ("ou", "u"))
+_VOWELS5 = frozenset("aeiou")
+
+
+def _vowel_key(name: str) -> str:
+    s = normalize(_PH_ARTICLE.sub("", name))
+    korean = contains_hangul(s)
+    if korean:
+        s = hangul_romanize(s, loose=True)
+        for a, b in _V_KO:
+            s = s.replace(a, b)
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if c.isascii() and c.isalnum())
+    if not korean:
+        for a, b in _V_EN:
+            s = s.replace(a, b)
+        if len(s) > 3 and s.endswith("e"):
+            s = s[:-1]
+    for a, b in _PH_DIGRAPHS:
+        s = s.replace(a, b)
+    s = _PH_SOFT_C.sub("s", s)
+    out: list[str] = []
+    for ch in s:
+        tok = {"y": "i", "w": "u"}.get(ch) or (ch if ch in _VOWELS5 else _PH_FOLD.get(ch, "" if ch == "h" else ch))
+        if tok and (not out or out[-1] != tok):
+            out.append(tok)
+    return "".join(out)
+
+
+def _vowel_distance(a: str, b: str) -> float:
+    n, m = len(a), len(b)
+
+    def indel(tok: str, at_end: bool) -> float:
+        return (0.4 if at_end else 0.9) if tok in _VOWELS5 else 1.0
+
+    def sub(x: str, y: str) -> float:
+        if x == y:
+            return 0.0
+        if x in _VOWELS5 and y in _VOWELS5:
+            return 0.5
+        return _PH_NEAR.get(frozenset((x, y)), 1.0)
+
+    prev = [0.0] * (m + 1)
+    for j in range(1, m + 1):
+        prev[j] = prev[j - 1] + indel(b[j - 1], False)
+    for i in range(1, n + 1):
+        cur = [prev[0] + indel(a[i - 1], False)] + [0.0] * m
+        for j in range(1, m + 1):
+            x, y = a[i - 1], b[j - 1]
+            cur[j] = min(prev[j] + indel(x, j == m), cur[j - 1] + indel(y, i == n), prev[j - 1] + sub(x, y))
+        prev = cur
+    return prev[m]
+
+
+def vowel_similarity(a: str, b: str) -> float:
+    """0..100: :func:`phonetic_similarity` with the vowels told apart (a vowel counts 0.6 of a consonant).
+
+    >>> round(vowel_similarity("잔나비", "Jannabi")), round(vowel_similarity("잔나비", "Jane Weaver"))
+    (100, 46)
+    """
+    ka, kb = _vowel_key(a), _vowel_key(b)
+    if not ka or not kb:
+        return 0.0
+
+    def size(k: str) -> float:
+        return sum(0.6 if t in _VOWELS5 else 1.0 for t in k)
+
+    return max(0.0, 100.0 * (1.0 - _vowel_distance(ka, kb) / max(size(ka), size(kb))))
+
+
+def sound_similarity(a: str, b: str) -> tuple[float, float]:
+    """(consonant frame, vowels): :func:`phonetic_similarity` and :func:`vowel_similarity` of two names."""
+    return phonetic_similarity(a, b), vowel_similarity(a, b)
+
+
+def _sounds_alike(a: str, b: str, frame: float, vowels: float) -> bool:
+    if len(phonetic_key(a)) < PHONETIC_MIN_TOKENS:
+        return False
+    f, v = sound_similarity(a, b)
+    return f >= frame and v >= vowels
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in (normalize(x) for x in _TOKEN.findall(text)) if len(w) >= 2}
+
+
+def name_similarity(query: str, name: str) -> float:
+    """0..100: could ``name`` be what someone typing ``query`` meant? Across scripts (Hangul vs Latin) through
+    :func:`phonetic_similarity`; within a script the jamo-aware ratio, or 90 when one's words are all among the
+    other's ("taylor" / "Taylor Swift"). Unrelated names stay under :data:`NAME_SUGGEST`.
+
+    >>> round(name_similarity("taylor", "Taylor Swift")), round(name_similarity("blakpink", "BLACKPINK"))
+    (90, 94)
+    >>> round(name_similarity("Qxvwz Jplk", "Jon B.")), round(name_similarity("뉴진스", "Nonsens"))
+    (15, 60)
+    """
+    qn, nn = normalize(query), normalize(name)
+    if not qn or not nn:
+        return 0.0
+    if contains_hangul(qn) != contains_hangul(nn):
+        return min(sound_similarity(query, name))
+    score = float(fuzz.ratio(_fuzzy_key(qn), _fuzzy_key(nn)))
+    wq, wn = _words(query), _words(name)
+    common = wq & wn
+    if common and common in (wq, wn) and sum(map(len, common)) >= 4:
+        score = max(score, 90.0)
+    return score
+
+
+def plausible(query: str, name: str) -> bool:
+    """May ``name`` be offered as "did you mean" for ``query``? Across scripts both sound measures must agree
+    (:data:`PHONETIC_SUGGEST`, :data:`VOWEL_SUGGEST`); within a script :func:`name_similarity` ≥
+    :data:`NAME_SUGGEST`.
+
+    >>> plausible("뉴진스", "NewJeans"), plausible("뉴진스", "Nonsens"), plausible("잔나비", "Jon B.")
+    (True, False, False)
+    """
+    qn, nn = normalize(query), normalize(name)
+    if qn and nn and contains_hangul(qn) != contains_hangul(nn):
+        hangul, latin = (query, name) if contains_hangul(qn) else (name, query)
+        return _sounds_alike(hangul, latin, PHONETIC_SUGGEST, VOWEL_SUGGEST)
+    return name_similarity(query, name) >= NAME_SUGGEST
+
+
+# Dotted initialisms ("M.U.S.E.", "B.T.S.", "N.W.A"): two or more single letters, each followed by a dot.
+_DOTTED = re.compile(r"(?<![^\W\d_])(?:[^\W_]\.){2,}")
+
+
+def _dotted(s: str) -> bool:
+    return bool(_DOTTED.search(s))
+
+
+def _acronym(s: str) -> bool:
+    cased = [c for c in s if c.isupper() or c.islower()]
+    return len(cased) >= 2 and all(c.isupper() for c in cased)
+
+
+def form_conflict(said: str, name: str) -> bool:
+    """Do ``said`` and ``name`` — equal once normalised — differ in a way that names a different artist?
+
+    Punctuation and case are dropped by :func:`normalize` so that "b.t.s." finds BTS; but a dotted initialism is
+    a name of its own: "M.U.S.E." is not the band Muse. One side dotted, the other written as a word (with
+    lowercase letters) is a conflict; an all-caps side is the same initialism without its dots ("B.T.S." / "BTS").
+
+    >>> form_conflict("M.U.S.E.", "Muse"), form_conflict("muse", "M.U.S.E."), form_conflict("B.T.S.", "BTS")
+    (True, True, False)
+    >>> form_conflict("bts", "BTS"), form_conflict("MUSE", "M.U.S.E."), form_conflict("(G)I-DLE", "gidle")
+    (False, False, False)
+    """
+    if _dotted(said) == _dotted(name):
+        return False
+    return not _acronym(name if _dotted(said) else said)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Index
 # --------------------------------------------------------------------------------------------------------------
@@ -199,11 +449,11 @@ class NameIndex:
         self.by_alias: dict[str, list[str]] = {}
         self._keys: list[str] = []  # fuzzy choice keys (NFD norms) ...
         self._key_ids: list[str] = []  # ... and the artist each belongs to
-        self._skels: list[str] = []
-        self._skel_ids: list[str] = []
-        # the fuzzy keys and skeletons (~0.1 s for 10k names) are built on first fuzzy use, not at load: a cold
+        self._phon: list[str] = []  # phonetic keys of the Latin names (for Hangul queries) ...
+        self._phon_ids: list[str] = []  # ... and their artists
+        # the fuzzy and phonetic keys (~0.1 s for 10k names) are built on first fuzzy use, not at load: a cold
         # container's first answer is usually an exact name and need not wait for them (see :meth:`warm`)
-        self._pending: list[tuple[str, str, str]] = []  # (key norm, artist_id, norm to skeleton or "")
+        self._pending: list[tuple[str, str, str]] = []  # (key norm, artist_id, Latin name to key phonetically or "")
         self._fuzzy_ready = False
         for artist_id, name, norm in names:
             self._add_name(artist_id, name, norm or normalize(name))
@@ -224,7 +474,7 @@ class NameIndex:
         ids = self.by_norm.setdefault(norm, [])
         if artist_id not in ids:  # (an artist seen for the first time is in no list yet)
             ids.append(artist_id)
-            self._add_fuzzy(norm, artist_id, skeleton_of=norm if first else "")
+            self._add_fuzzy(norm, artist_id, name if first and not contains_hangul(norm) else "")
 
     def _add_alias(self, alias_norm: str, artist_id: str) -> None:
         if not alias_norm or artist_id not in self.display:
@@ -234,32 +484,32 @@ class NameIndex:
             ids.append(artist_id)
             self._add_fuzzy(alias_norm, artist_id)
 
-    def _add_fuzzy(self, key_norm: str, artist_id: str, skeleton_of: str = "") -> None:
+    def _add_fuzzy(self, key_norm: str, artist_id: str, phonetic_of: str = "") -> None:
         if self._fuzzy_ready:
-            self._index_fuzzy(key_norm, artist_id, skeleton_of)
+            self._index_fuzzy(key_norm, artist_id, phonetic_of)
         else:
-            self._pending.append((key_norm, artist_id, skeleton_of))
+            self._pending.append((key_norm, artist_id, phonetic_of))
 
-    def _index_fuzzy(self, key_norm: str, artist_id: str, skeleton_of: str) -> None:
+    def _index_fuzzy(self, key_norm: str, artist_id: str, phonetic_of: str) -> None:
         self._keys.append(_fuzzy_key(key_norm))
         self._key_ids.append(artist_id)
-        if skeleton_of and not contains_hangul(skeleton_of):
-            sk = skeleton(skeleton_of)
-            if len(sk) >= SKELETON_MIN_LEN:
-                self._skels.append(sk)
-                self._skel_ids.append(artist_id)
+        if phonetic_of:
+            key = phonetic_key(phonetic_of)
+            if len(key) >= PHONETIC_MIN_TOKENS:
+                self._phon.append(key)
+                self._phon_ids.append(artist_id)
 
     def warm(self) -> NameIndex:
-        """Build the fuzzy keys and skeletons now (idempotent; :meth:`fuzzy` and :meth:`romanized` call it).
+        """Build the fuzzy and phonetic keys now (idempotent; :meth:`fuzzy` and :meth:`romanized` call it).
 
-        >>> idx = NameIndex([("a1", "BLACKPINK", "blackpink")]); idx.warm() is idx, len(idx._skels)
+        >>> idx = NameIndex([("a1", "BLACKPINK", "blackpink")]); idx.warm() is idx, len(idx._keys)
         (True, 1)
         """
         if not self._fuzzy_ready:
             with self._lock:
                 if not self._fuzzy_ready:
-                    for key_norm, artist_id, skeleton_of in self._pending:
-                        self._index_fuzzy(key_norm, artist_id, skeleton_of)
+                    for key_norm, artist_id, phonetic_of in self._pending:
+                        self._index_fuzzy(key_norm, artist_id, phonetic_of)
                     self._pending.clear()
                     self._fuzzy_ready = True
         return self
@@ -291,13 +541,23 @@ class NameIndex:
                                limit=limit * 3)
         return _best_per_artist((self._key_ids[i], score) for _, score, i in hits)[:limit]
 
-    def romanized(self, text: str, *, cutoff: float = SKELETON_SUGGEST, limit: int = 5) -> list[tuple[str, float]]:
-        """Latin names whose consonant skeleton is close to the romanised Hangul ``text``."""
-        sk = skeleton(text)
-        if len(sk) < SKELETON_MIN_LEN or not self.warm()._skels:
+    def romanized(self, text: str, *, cutoff: float = PHONETIC_SUGGEST, vowels: float = VOWEL_SUGGEST,
+                  limit: int = MAX_ROMANIZED) -> list[tuple[str, float]]:
+        """Latin names that sound like the Hangul ``text`` (:func:`sound_similarity`: frame ≥ ``cutoff`` and
+        vowels ≥ ``vowels``), best first; nothing for a key of fewer than :data:`PHONETIC_MIN_TOKENS` sounds."""
+        key = phonetic_key(text)
+        if len(key) < PHONETIC_MIN_TOKENS or not self.warm()._phon:
             return []
-        hits = process.extract(sk, self._skels, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit * 3)
-        return _best_per_artist((self._skel_ids[i], score) for _, score, i in hits)[:limit]
+        hits = process.extract(key, self._phon, scorer=fuzz.ratio, score_cutoff=PHONETIC_PREFILTER, limit=60)
+        out = []
+        for k, _, i in hits:
+            frame = 100.0 * (1.0 - _phonetic_distance(key, k) / max(len(key), len(k)))
+            if frame >= cutoff:
+                aid = self._phon_ids[i]
+                v = vowel_similarity(text, self.display.get(aid, ""))
+                if v >= vowels:
+                    out.append((aid, min(frame, v + 100.0 - vowels)))
+        return _best_per_artist(out)[:limit]
 
 
 def _best_per_artist(pairs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -406,9 +666,11 @@ def core_query(utterance: str) -> str:
 _HOW_RANK = {"exact": 2, "alias": 1}
 
 
-def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
-    """Best exact/alias match over every span; ties go to spans next to a marker, then longer keys."""
+def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> tuple[list[Candidate], list[Candidate]]:
+    """Best exact/alias match over every span; ties go to spans next to a marker, then longer keys. Second:
+    exact names the span equals only in another form ("M.U.S.E." / Muse, :func:`form_conflict`) — to ask about."""
     best: dict[str, tuple[tuple[Any, ...], Candidate]] = {}
+    other_form: dict[str, Candidate] = {}
     only_fillers = all(t.filler for t in toks)
     n = len(toks)
     for i in range(n):
@@ -417,6 +679,7 @@ def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
             if not only_fillers and all(t.filler for t in span):
                 continue
             head = "".join(t.norm for t in span[:-1])
+            raw = " ".join(t.raw for t in span)
             last = span[-1]
             before = toks[i - 1].norm if i > 0 else ""
             after = toks[j].norm if j < n else ""
@@ -428,6 +691,10 @@ def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
                 attached = k > 0  # a particle/request word was glued to the name ("블랙핑크같은")
                 for how, ids in (("exact", index.exact(key)), ("alias", index.alias(key))):
                     for aid in ids:
+                        if how == "exact" and form_conflict(raw, index.name(aid)):
+                            other_form.setdefault(aid, Candidate(aid, index.name(aid), 100.0, "form", True,
+                                                                 {"key": key}))
+                            continue
                         rank = (marked or attached, len(key), _HOW_RANK[how], -i)
                         rest = toks[:i] + toks[j:]
                         partial = any(not t.filler for t in rest)
@@ -435,7 +702,7 @@ def _exact_or_alias(toks: list[_Tok], index: NameIndex) -> list[Candidate]:
                         if aid not in best or rank > best[aid][0]:
                             best[aid] = (rank, cand)
     ranked = sorted(best.values(), key=lambda rc: rc[0], reverse=True)
-    return [c for _, c in ranked]
+    return [c for _, c in ranked], [c for aid, c in other_form.items() if aid not in best]
 
 
 def resolve(utterance: str, index: NameIndex) -> Resolution:
@@ -445,7 +712,7 @@ def resolve(utterance: str, index: NameIndex) -> Resolution:
         return Resolution("empty")
     query = core_query(utterance)
 
-    found = _exact_or_alias(toks, index)
+    found, other_form = _exact_or_alias(toks, index)
     if found:
         top = found[0]
         # Several artists share the very same key (two artists called "Rain"): let the user pick.
@@ -465,16 +732,19 @@ def resolve(utterance: str, index: NameIndex) -> Resolution:
         for aid, score in index.fuzzy(key):
             scored[aid] = max(score, scored.get(aid, 0.0))
     fuzzy = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
-    if fuzzy:
+    if fuzzy and not other_form:  # a name we have only in another form is never "corrected" to: search, ask
         (aid, best), runner = fuzzy[0], (fuzzy[1][1] if len(fuzzy) > 1 else 0.0)
-        if best >= FUZZY_SURE and best - runner >= FUZZY_MARGIN:
+        if best >= FUZZY_SURE and best - runner >= FUZZY_MARGIN and not form_conflict(query, index.name(aid)):
             return Resolution("artist", query, (Candidate(aid, index.name(aid), best, "fuzzy"),))
-    cands = [Candidate(aid, index.name(aid), s, "fuzzy") for aid, s in fuzzy[:MAX_CANDIDATES]]
+    cands = list(other_form)
+    seen = {c.artist_id for c in cands}
+    cands += [Candidate(aid, index.name(aid), sc, "fuzzy") for aid, sc in fuzzy if aid not in seen]
+    cands = cands[:MAX_CANDIDATES]
     if contains_hangul(query):
         seen = {c.artist_id for c in cands}
-        for aid, s in index.romanized(query):
+        for aid, sc in index.romanized(query):
             if aid not in seen and len(cands) < MAX_CANDIDATES:
-                cands.append(Candidate(aid, index.name(aid), s, "romanized"))
+                cands.append(Candidate(aid, index.name(aid), sc, "romanized"))
     if cands:
         return Resolution("ambiguous", query, tuple(cands))
     return Resolution("unknown", query)
@@ -499,14 +769,24 @@ def _artist_cand(a: Mapping[str, Any], how: str, index: NameIndex, score: float 
     return Candidate(aid, str(a.get("name") or aid), score, how, aid in index, {"artist": dict(a), **detail})
 
 
+def _same_name(said: Sequence[str], name: str) -> bool:
+    """``name`` equals one of the spellings in ``said`` once normalised, without a :func:`form_conflict`."""
+    nn = normalize(name)
+    return any(normalize(x) == nn and not form_conflict(x, name) for x in said if x)
+
+
 def judge_search(query: str, artists: Sequence[Mapping[str, Any]], tracks: Sequence[Mapping[str, Any]],
                  index: NameIndex, *, also: Sequence[str] = ()) -> SearchVerdict:
     """Decide what a Spotify search (``artists``/``tracks``: Web API objects, best first) found for ``query``.
 
-    Clear matches only: an artist whose normalised name *is* the query; a Hangul query whose consonant skeleton
-    agrees with the top artist (confirms the alias); a track whose title *is* the query (its first artist).
-    Everything else is a candidate to ask about — never a row to insert. ``also``: other spellings of the
-    request that a name or title may equal (the whole utterance, when ``query`` is its core).
+    Clear matches only: an artist whose name *is* the query (normalised, and not a different form of it: a
+    dotted initialism and a word are two names, :func:`form_conflict`); a Hangul query that sounds like the top
+    artist's Latin name (:func:`phonetic_similarity` ≥ :data:`PHONETIC_CONFIRM`; confirms the alias); a track
+    whose title *is* the query (its first artist). Everything else is a candidate to ask about — never a row to
+    insert — and only when it plausibly is what was asked (:func:`plausible` for the artist's name or the
+    track's title), or when Spotify itself bridged the scripts: its top artist for a
+    Hangul query has a Latin name ("방탄소년단" finds BTS). ``also``: other spellings of the request that a name
+    or title may equal (the whole utterance, when ``query`` is its core).
 
     >>> idx = NameIndex([])
     >>> v = judge_search("blackpink", [{"id": "x", "name": "BLACKPINK"}], [], idx); (v.match.name, v.match.known)
@@ -515,35 +795,39 @@ def judge_search(query: str, artists: Sequence[Mapping[str, Any]], tracks: Seque
     '블랙핑크'
     >>> judge_search("hello world", [{"id": "x", "name": "World Hello"}], [], idx).match is None
     True
+    >>> v = judge_search("M.U.S.E.", [{"id": "m", "name": "Muse"}], [], idx); (v.match, [c.name for c in v.candidates])
+    (None, ['Muse'])
     """
+    said = [query, *also]
     qn = normalize(query)
-    forms = {qn} | {f for f in (normalize(x) for x in also) if f}
     artists = [a for a in artists if isinstance(a, Mapping) and a.get("id") and a.get("name")]
     tracks = [t for t in tracks if isinstance(t, Mapping) and t.get("name") and t.get("artists")]
     if not qn:
         return SearchVerdict()
     for a in artists:
-        if normalize(str(a["name"])) in forms:
+        if _same_name(said, str(a["name"])):
             return SearchVerdict(_artist_cand(a, "search", index))
-    if artists and contains_hangul(qn) and not contains_hangul(normalize(str(artists[0]["name"]))):
-        top = artists[0]
-        sq, sn = skeleton(qn), skeleton(str(top["name"]))
-        if len(sq) >= 2 and len(sn) >= 2 and fuzz.ratio(sq, sn) >= SKELETON_CONFIRM:
-            return SearchVerdict(_artist_cand(top, "search", index), alias=qn)
+    hangul = contains_hangul(qn)
+    bridged = bool(artists) and hangul and not contains_hangul(normalize(str(artists[0]["name"])))
+    if bridged and _sounds_alike(qn, str(artists[0]["name"]), PHONETIC_CONFIRM, VOWEL_CONFIRM):
+        return SearchVerdict(_artist_cand(artists[0], "search", index), alias=qn)
     for t in tracks:
-        if normalize(str(t["name"])) in forms:
+        if _same_name(said, str(t["name"])):
             first = t["artists"][0]
             if isinstance(first, Mapping) and first.get("id") and first.get("name"):
                 return SearchVerdict(_artist_cand(first, "track", index, track=t.get("name")))
     cands: list[Candidate] = []
     seen: set[str] = set()
-    for a in artists:
-        if a["id"] not in seen:
+    for rank, a in enumerate(artists):
+        score = name_similarity(query, str(a["name"]))
+        if a["id"] not in seen and (plausible(query, str(a["name"])) or (rank == 0 and bridged)):
             seen.add(a["id"])
-            cands.append(_artist_cand(a, "search", index, score=float(fuzz.ratio(qn, normalize(str(a["name"]))))))
+            cands.append(_artist_cand(a, "search", index, score=score))
     for t in tracks:
         first = t["artists"][0]
-        if isinstance(first, Mapping) and first.get("id") and first.get("name") and first["id"] not in seen:
+        score = name_similarity(query, str(t["name"]))
+        if (isinstance(first, Mapping) and first.get("id") and first.get("name") and first["id"] not in seen
+                and plausible(query, str(t["name"]))):
             seen.add(first["id"])
-            cands.append(_artist_cand(first, "track", index, score=0.0, track=t.get("name")))
+            cands.append(_artist_cand(first, "track", index, score=score, track=t.get("name")))
     return SearchVerdict(None, None, tuple(cands[:MAX_CANDIDATES]))

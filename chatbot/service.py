@@ -6,8 +6,10 @@ the local stack, an in-memory one in unit tests) and every backend call runs und
 
 help / greeting → an ``artist_id`` carried by a tapped quick reply → :func:`chatbot.resolve.resolve`
 (exact → alias → fuzzy) → Spotify search judged by :func:`chatbot.resolve.judge_search` → reply:
-related carousel, pending (known, no related yet), new artist (inserted + async refresh), "did you mean",
-not found. Out of time → :func:`chatbot.replies.timeout_reply`; Spotify rate limiting → ``busy_reply``.
+related carousel, pending (known, no related yet), new artist (inserted + async refresh), "did you mean"
+(only names that plausibly are what was asked), not known yet (a name nothing plausible matches: a lookup is
+queued on ``RefreshQueue`` and the user is told when to ask again), not found. Out of time →
+:func:`chatbot.replies.timeout_reply`; Spotify rate limiting → ``busy_reply``.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from sori.kakao import SkillRequest
 from sori.text import normalize
 
 __all__ = [
+    "ASK_AGAIN_MINUTES",
     "EXAMPLE_NAMES",
     "REFRESH_EVERY_S",
     "RELATED_LIMIT",
@@ -55,10 +58,16 @@ SEARCH_MAX_WORDS = 8  # a name or a song title is short: longer text is cut befo
 SEARCH_MAX_CHARS = 100
 WHOLE_TEXT_MAX_CHARS = 60  # only a message this short may be a song title worth the extra search
 REFRESH_EVERY_S = 600.0  # ask the pipeline to refresh one artist at most this often per container
+# A name looked up through RefreshQueue is known to every container after the queue's batching window (5 s), one
+# artist's refresh (seconds) and the name index's reload (chatbot.deps.INDEX_TTL_S, 300 s): say 10 minutes.
+ASK_AGAIN_MINUTES = 10
+LOOKUP_MAX_CHARS = 40  # a name worth looking up is short, has letters, few symbols and at most 5 words
+LOOKUP_MAX_WORDS = 5
 ALIAS_MAX_LEN = 64
 EXAMPLE_NAMES = ("BTS", "BLACKPINK", "IU", "TWICE", "NewJeans", "Ed Sheeran", "Taylor Swift", "SEVENTEEN",
                  "Red Velvet", "Dua Lipa", "Billie Eilish", "Drake")
 _ARTIST_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_CODE_CHARS = re.compile(r"[;=<>{}`\\$%*|^]|--|/\*")  # what code and injections are made of, names are not
 
 
 class SearchUnavailable(RuntimeError):
@@ -85,13 +94,17 @@ class Backend(Protocol):
 
     def request_refresh(self, artist_ids: Sequence[str]) -> None: ...
 
+    # a name nothing in the catalog or a search matched: the catalog function looks it up (RefreshQueue)
+    def request_lookup(self, names: Sequence[str]) -> None: ...
+
 
 @dataclass
 class Outcome:
     """The reply plus what happened (for logs and tests)."""
 
     response: dict[str, Any]
-    kind: str  # help | greeting | related | pending | new | did_you_mean | not_found | timeout | busy | error
+    kind: str  # help | greeting | related | pending | new | did_you_mean | not_known | not_found | timeout | busy
+    #            | error
     artist_id: str | None = None
     how: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -109,6 +122,21 @@ def _examples(index: NameIndex) -> list[tuple[str, str]]:
         if len(out) == 4:
             break
     return out
+
+
+def lookup_worthy(query: str, said: str = "") -> bool:
+    """Could ``query`` (the name part of ``said``, the whole message) be an artist's name worth a Spotify
+    lookup: short, letters, few symbols, and nothing in the message that looks like code?
+
+    >>> lookup_worthy("뉴진스"), lookup_worthy("Some Unknown Singer"), lookup_worthy("DROP TABLE", "'; DROP TABLE --")
+    (True, True, False)
+    """
+    q = " ".join(query.split())
+    if not q or len(q) > LOOKUP_MAX_CHARS or len(q.split()) > LOOKUP_MAX_WORDS or _CODE_CHARS.search(q + said):
+        return False
+    letters = sum(ch.isalpha() for ch in q)
+    other = sum(not (ch.isalnum() or ch.isspace()) for ch in q)
+    return letters >= 2 and other * 5 <= len(q) * 2  # "(G)I-DLE" is a name; "'; --" is not
 
 
 def _valid_id(v: Any) -> str | None:
@@ -251,6 +279,9 @@ class _Answer:
         cands = local + [c for c in verdict.candidates if c.artist_id not in seen]
         if cands:
             return self._did_you_mean(query, cands[:MAX_CANDIDATES])
+        if lookup_worthy(query, self.req.utterance) and self._lookup(query):
+            return Outcome(replies.not_known_reply(self.lang, query, ASK_AGAIN_MINUTES, self.req.utterance),
+                           "not_known", notes=self.notes)
         return self._not_found(query, index)
 
     def _whole_text_match(self, utterance: str, index: NameIndex) -> Candidate | None:
@@ -314,6 +345,22 @@ class _Answer:
             self.notes.append(f"learned alias {norm!r} -> {artist_id} ({source})")
         except Exception as e:  # learning is a bonus; the answer goes on
             self.notes.append(f"alias not learned: {e!r}")
+
+    def _lookup(self, name: str) -> bool:
+        """Ask the pipeline to look ``name`` up (at most once per :data:`REFRESH_EVERY_S` per container).
+        True when the request is out (or was sent recently): only then may the reply promise a later answer."""
+        key = "name:" + normalize(name)
+        now = time.monotonic()
+        if now - _last_refresh.get(key, -1e9) < REFRESH_EVERY_S:
+            return True
+        try:
+            self.deadline.run("lookup", self.backend.request_lookup, [name], cap=0.5)
+        except Exception as e:  # no promise we cannot keep: the reply says "not found" instead
+            self.notes.append(f"lookup not requested: {e!r}")
+            return False
+        _last_refresh[key] = now
+        self.notes.append(f"lookup requested for {name!r}")
+        return True
 
     def _refresh(self, artist_id: str) -> None:
         now = time.monotonic()

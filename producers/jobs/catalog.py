@@ -17,6 +17,7 @@ from sori.spotify.client import ApiError
 
 CHECKPOINT = "catalog#checkpoint"
 FRESH_WITHIN_MINUTES = 60.0
+MAX_LOOKUP_NAME = 100  # a queued name lookup is cut to this many characters before it goes to Spotify search
 
 
 # beside the sori package wherever it is installed (the SoriLayer on Lambda, not next to this file)
@@ -34,16 +35,27 @@ def public_playlist_ids(env: Mapping[str, str] | None = None, path: Path = PUBLI
     return list(dict.fromkeys(i for i in ids if i))
 
 
+def _str_list(body: dict[str, Any], key: str) -> list[str]:
+    got = body.get(key, [])
+    if not isinstance(got, list) or not all(isinstance(x, str) and x.strip() for x in got):
+        raise ValueError(f"{key} must be a list of non-empty strings")
+    return list(got)
+
+
 def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-    """(artist ids, artist names, SQS batch item failures) asked for by the event."""
+    """(artist ids, artist names, SQS batch item failures) asked for by the event.
+
+    A queued body (``RefreshQueue``) is ``{"artist_ids": [...]}`` (refresh known artists) and/or
+    ``{"artist_names": [...]}`` (the chatbot did not know a name: look it up, issue 14 item 8); a body with
+    neither is poison."""
     ids, names, failures = list(event.get("artist_ids") or []), list(event.get("artist_names") or []), []
     for rec in event.get("Records") or []:
         try:
             body = json.loads(rec.get("body") or "")
-            got = body["artist_ids"]
-            if not isinstance(got, list) or not all(isinstance(x, str) and x for x in got):
-                raise ValueError("artist_ids must be a list of ids")
-            ids.extend(got)
+            if not isinstance(body, dict) or not ({"artist_ids", "artist_names"} & body.keys()):
+                raise KeyError("artist_ids")
+            ids.extend(_str_list(body, "artist_ids"))
+            names.extend(n.strip()[:MAX_LOOKUP_NAME] for n in _str_list(body, "artist_names"))
         except (ValueError, KeyError, TypeError) as e:  # poison message: SQS retries it, then its DLQ keeps it
             logger.error("bad refresh request", extra={"message_id": rec.get("messageId"), "reason": str(e)})
             failures.append({"itemIdentifier": rec.get("messageId")})
@@ -52,8 +64,9 @@ def requested_artists(event: dict[str, Any]) -> tuple[list[str], list[str], list
 
 def select_artists(run: Run, store: ArtistCatalog | None, ids: list[str], names: list[str],
                    event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The artists to refresh: requested ones (resolved through RDS, then Spotify search), else the stale ones."""
-    if ids or names:
+    """The artists to refresh: requested ones (resolved through RDS, then Spotify search), else the stale ones.
+    A queued event (``Records``) only ever refreshes what it asked for, even when that is nothing."""
+    if ids or names or event.get("Records"):
         known = store.get_many(ids) if store is not None else {}
         if event.get("Records"):  # queued (chatbot) requests: one refresh per artist per window is enough
             window = event.get("fresh_within_minutes", FRESH_WITHIN_MINUTES)
@@ -61,10 +74,10 @@ def select_artists(run: Run, store: ArtistCatalog | None, ids: list[str], names:
         out = [{"id": i, "name": (known.get(i) or {}).get("name") or "",
                 **{k: v for k, v in (known.get(i) or {}).items() if k in ("genres", "image_url")}}
                for i in dict.fromkeys(ids)]
-        for name in names:
+        for name in dict.fromkeys(names):
             hit = (store.find_by_name_norm(name) if store is not None else []) or []
             found = hit[0] if hit else run.sources.find_artist(name)
-            if found:
+            if found and found["id"] not in {a["id"] for a in out}:
                 out.append({"id": found["id"], "name": found["name"]})
         return out
     if store is None:
@@ -91,8 +104,9 @@ def _fresh(artist: dict[str, Any] | None, minutes: float) -> bool:
 def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
                 progress: Callable[..., Any] | None = None) -> dict[str, Any]:
     ids, names, failures = requested_artists(event)
+    requested = bool(ids or names or event.get("Records"))  # a queued batch never turns into a nightly run
     # first, before any store is read: a listening token still holding the placeholder stops the nightly at once
-    user = open_user(run) if not (ids or names) else None
+    user = open_user(run) if not requested else None
     checkpoint = run.state.get(CHECKPOINT) or {}
     selected = select_artists(run, store, ids, names, event)
     skipped_fresh = len(set(ids) - {a["id"] for a in selected})
@@ -116,7 +130,7 @@ def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
     res = refresh_catalog(artists, run.sources, run.emit, emitted_at=run.emitted_at,
                           pending_features=checkpoint.get("pending_features"), on_chunk=on_chunk,
                           progress=progress, user=user, user_id=user_id,
-                          public=public_playlist_ids() if not (ids or names) else None)
+                          public=public_playlist_ids() if not requested else None)
     save_rotated_token(run)
     if res.stopped:
         run.state.put(CHECKPOINT, {"pending_artists": res.pending_artists, "pending_features": res.pending_features,
@@ -124,7 +138,7 @@ def run_catalog(event: dict[str, Any], run: Run, store: ArtistCatalog | None,
     elif checkpoint:
         run.state.delete(CHECKPOINT)
     aliases = None
-    if store is not None and not (ids or names):  # nightly: curated Hangul <-> Latin aliases for artists now known
+    if store is not None and not requested:  # nightly: curated Hangul <-> Latin aliases for artists now known
         from sori.stores.mysql import seed_aliases
 
         aliases = seed_aliases(store.conn).inserted

@@ -4,8 +4,9 @@ Stdlib only: the chatbot Lambda imports this on every cold start.
 
 Three parts:
 
-* **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object, or
-  raises :class:`KakaoRequestError` when the body is not a skill payload.
+* **Request** - :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object,
+  liberal in what it accepts (every part but ``userRequest`` is coerced, never rejected); it raises
+  :class:`KakaoRequestError` only when the body is not a skill payload at all.
 * **Builder** - dataclasses (:class:`SimpleText`, :class:`ListCard`, :class:`Carousel`, :class:`Button`,
   :class:`QuickReply`, ...) and
   :class:`SkillResponse` whose ``to_dict()`` *fits* content to Kakao's limits instead of failing: long text is
@@ -37,6 +38,7 @@ from sori.kakao.builders import (
                                QuickReply,
                                SimpleText,
                                SkillResponse,
+                               bad_request_response,
                                error_response,
                                simple_text_response,
 )
@@ -49,6 +51,7 @@ from sori.kakao.limits import (
                                LIST_CARD_MAX_BUTTONS,
                                LIST_CARD_MAX_ITEMS,
                                LIST_CARD_MAX_ITEMS_IN_CAROUSEL,
+                               LIST_ITEM_LINE_WIDTH,
                                MAX_OUTPUTS,
                                MAX_QUICK_REPLIES,
                                SIMPLE_TEXT_MAX,
@@ -61,7 +64,7 @@ from sori.kakao.text import _clean as _clean
 from sori.kakao.text import _is_extender as _is_extender
 from sori.kakao.text import _is_regional_indicator as _is_regional_indicator
 from sori.kakao.text import _safe_cut as _safe_cut
-from sori.kakao.text import fit_text, is_http_url, text_length
+from sori.kakao.text import compose_line, display_width, fit_text, fit_words, is_http_url, text_length
 from sori.kakao.validation import validate_response
 
 __all__ = [
@@ -73,6 +76,7 @@ __all__ = [
     "LIST_CARD_MAX_BUTTONS",
     "LIST_CARD_MAX_ITEMS",
     "LIST_CARD_MAX_ITEMS_IN_CAROUSEL",
+    "LIST_ITEM_LINE_WIDTH",
     "MAX_OUTPUTS",
     "MAX_QUICK_REPLIES",
     "SIMPLE_TEXT_MAX",
@@ -87,8 +91,12 @@ __all__ = [
     "SimpleText",
     "SkillRequest",
     "SkillResponse",
+    "bad_request_response",
+    "compose_line",
+    "display_width",
     "error_response",
     "fit_text",
+    "fit_words",
     "is_http_url",
     "simple_text_response",
     "text_length",

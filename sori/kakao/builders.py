@@ -24,7 +24,9 @@ from sori.kakao.limits import (
     MAX_QUICK_REPLIES,
     PLACEHOLDER,
     QUICK_REPLY_ACTIONS,
+    QUICK_REPLY_LABEL_BUDGET,
     SIMPLE_TEXT_MAX,
+    UNREADABLE_TEXT,
     VERSION,
 )
 from sori.kakao.text import _clean, _json_safe_extra, _label, fit_text, is_http_url
@@ -124,7 +126,7 @@ class QuickReply:
         self.extra = _json_safe_extra(self.extra, "QuickReply")
 
     def to_dict(self) -> dict[str, Any] | None:
-        label = _label(self.label)
+        label = _label(self.label, QUICK_REPLY_LABEL_BUDGET)  # [docs] no QuickReply.label limit: not the 14 of buttons
         if not label:
             return None
         d: dict[str, Any] = {"label": label, "action": self.action}
@@ -239,6 +241,8 @@ class ListCard(_Component):
         bs = _buttons(self.buttons, LIST_CARD_MAX_BUTTONS, LABEL_MAX)
         if bs:
             d["buttons"] = bs
+        if len(bs) >= 2:  # [docs] side by side a label gets 8 characters, stacked 14: say which
+            d["buttonLayout"] = "vertical"
         return "listCard", d
 
 
@@ -320,6 +324,14 @@ class SkillResponse:
 def simple_text_response(text: str, quick_replies: Iterable[QuickReply] = ()) -> dict[str, Any]:
     """One simpleText (fitted to 1000 chars) plus optional quick replies, as a response dict."""
     return SkillResponse([SimpleText(text)], list(quick_replies)).to_dict()
+
+
+def bad_request_response(reason: str, text: str = UNREADABLE_TEXT) -> dict[str, Any]:
+    """The answer to a body that is not a skill payload: still valid Kakao JSON (a simpleText), with
+    ``data: {"error": "bad_request", "reason": …}`` for whoever sent it (``data`` is Map<String, Any> [docs])."""
+    body = error_response(text)
+    body["data"] = {"error": "bad_request", "reason": str(reason)[:500]}
+    return body
 
 
 def error_response(text: str = DEFAULT_ERROR_TEXT) -> dict[str, Any]:

@@ -45,8 +45,9 @@ ITEM_CARD_SUMMARY_DESCRIPTION_MAX = 14
 ITEM_CARD_TEXT_MAX = 200
 ITEM_CARD_TEXT_MAX_IN_CAROUSEL = 100
 ITEM_CARD_PROFILE_TITLE_MAX = 15
-# [docs] Button.label "버튼 14자(가로배열 2개 8자)"; [design] "button/quickReply label ≤ 14 chars".
-#        Kakao documents no limit for QuickReply.label; applying the button rule to it is our choice (§6.4).
+# [docs] Button.label "버튼 14자(가로배열 2개 8자)" — "썸네일이 1:1이면 버튼이 가로배열 됩니다". Buttons only: the
+#        QuickReply table documents no label limit (see QUICK_REPLY_LABEL_BUDGET). The builder gives a card with
+#        two or more buttons buttonLayout "vertical" (documented to win over fixedRatio) so 14 applies, not 8.
 LABEL_MAX = 14
 LABEL_MAX_HORIZONTAL = 8
 # [docs] Text/Basic/Commerce/ItemCard.buttons "가로 정렬 시 최대 2개, 세로 정렬 시 최대 3개";
@@ -67,6 +68,14 @@ CAROUSEL_MAX_LIST_CARDS = 5
 #        These are *our* display budgets, applied by the builder only; the validator does not enforce them.
 LIST_ITEM_TITLE_BUDGET = 50
 LIST_ITEM_DESCRIPTION_BUDGET = 100
+# [ours] what one list-row line shows, in display columns (sori.kakao.text.display_width: Hangul 2, Latin 1):
+#        about 16 Hangul syllables or 32 Latin letters beside the row's image on a phone. Text meant to be read
+#        whole in a row (a related artist's reason) is composed to fit it instead of being cut by the client.
+LIST_ITEM_LINE_WIDTH = 32
+# [docs] QuickReply.label has NO documented limit (the QuickReplies table leaves 제한 empty for label; only
+#        quickReplies "10개 이하" is documented). [ours] a budget for pathological names only, so an artist name
+#        is never cut at the button rule's 14 (issue 14, item 7); the validator enforces no quick-reply label length.
+QUICK_REPLY_LABEL_BUDGET = 50
 # [docs] userRequest.user.id "최대 70자" (request side; informative only).
 USER_ID_MAX = 70
 
@@ -75,6 +84,9 @@ ELLIPSIS = "\u2026"  # "…", 1 UTF-16 unit
 PLACEHOLDER = ELLIPSIS  # stands in for required text that came in empty
 # [ours] the reply sent when anything fails (a simpleText, within SIMPLE_TEXT_MAX)
 DEFAULT_ERROR_TEXT = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
+# [ours] the reply to a body that is not a skill payload (its language is unknown: both)
+UNREADABLE_TEXT = ("메시지를 읽지 못했어요. 다시 보내 주세요.\n"
+                   "Sorry, I couldn't read that message. Please send it again.")
 
 # [docs] component names allowed in template.outputs
 OUTPUT_TYPES = ("simpleText", "simpleImage", "textCard", "basicCard", "commerceCard", "listCard", "itemCard",

@@ -1,5 +1,15 @@
-"""The skill request: :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object,
-or raises :class:`KakaoRequestError` when the body is not a skill payload."""
+"""The skill request: :meth:`SkillRequest.parse` turns the JSON body Open Builder POSTs into a small typed object.
+
+Liberal in what it accepts (issue 14, item 6): Open Builder, its test console, older (v1) bots and proxies send
+the same payload in several shapes — ``action.clientExtra`` as an object, ``null``, the string ``"null"``, ``""``,
+a JSON string, a list; ``userRequest.params`` as an object or a string; ``lang`` null; ids as numbers. Every part
+but ``userRequest`` is optional and coerced: a part of the wrong type becomes its empty value and a note in
+:attr:`SkillRequest.notes` (for the log), never an error. An ``utterance`` that cannot be read as text becomes
+``""`` (the chatbot answers that with its help text) with :attr:`SkillRequest.utterance_readable` false.
+
+Only a body that is not a skill payload at all — not JSON, not a JSON object, no ``userRequest`` object (nor a
+JSON string holding one) — raises :class:`KakaoRequestError`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["KakaoRequestError", "SkillRequest"]
+
+_BOM = "\ufeff"
 
 
 class KakaoRequestError(ValueError):
@@ -17,41 +32,100 @@ class KakaoRequestError(ValueError):
         self.reason = reason
 
 
-
-def _opt_dict(obj: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    v = obj.get(key)
-    if v is None:
-        return {}
-    if not isinstance(v, Mapping):
-        raise KakaoRequestError(f"{where}.{key} must be an object, not {type(v).__name__}")
-    return dict(v)
+def _decoded_json(v: str) -> Any:
+    """``v`` parsed as JSON, or ``v`` itself when it is not JSON."""
+    try:
+        return json.loads(v)
+    except (ValueError, RecursionError):
+        return v
 
 
-def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
-    v = obj.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, str):
-        raise KakaoRequestError(f"{where}.{key} must be a string, not {type(v).__name__}")
-    return v
+class _Reader:
+    """Coerces the parts of one payload, noting every leniency."""
 
+    def __init__(self) -> None:
+        self.notes: list[str] = []
 
-def _client_extra(v: Any) -> dict[str, Any]:
-    """action.clientExtra: an object; null, and the string "null" of old (v1) payloads, mean none."""
-    if v is None:
-        return {}
-    if isinstance(v, Mapping):
-        return dict(v)
-    if isinstance(v, str):
-        try:
-            parsed = json.loads(v)
-        except ValueError:
-            raise KakaoRequestError("action.clientExtra is a string that is not a JSON object") from None
-        if parsed is None:
+    def obj(self, v: Any, where: str, *, query_string: bool = False) -> dict[str, Any]:
+        """An object part: a mapping; a JSON string holding one; ``None``/``"null"``/``""`` = empty; a list of
+        mappings is merged; ``query_string`` accepts ``"a=b&c=d"`` too. Anything else is empty (noted)."""
+        if v is None:
             return {}
-        if isinstance(parsed, dict):
-            return parsed
-    raise KakaoRequestError(f"action.clientExtra must be an object, not {type(v).__name__}")
+        if isinstance(v, Mapping):
+            return {str(k): x for k, x in v.items()}
+        if isinstance(v, str):
+            s = v.strip().lstrip(_BOM)
+            if s in ("", "null", "{}"):
+                return {}
+            parsed = _decoded_json(s)
+            if isinstance(parsed, (Mapping, list)) or parsed is None:
+                self.notes.append(f"{where} was a JSON string")
+                return self.obj(parsed, where, query_string=False)
+            if query_string and "=" in s:
+                self.notes.append(f"{where} was a query string")
+                return dict(parse_qsl(s, keep_blank_values=True))
+            self.notes.append(f"{where} was a string that is not a JSON object: ignored")
+            return {}
+        if isinstance(v, list):
+            merged: dict[str, Any] = {}
+            for item in v:
+                if isinstance(item, Mapping):
+                    merged.update({str(k): x for k, x in item.items()})
+            self.notes.append(f"{where} was a list" + (" of objects: merged" if merged else ": ignored"))
+            return merged
+        self.notes.append(f"{where} was {type(v).__name__}: ignored")
+        return {}
+
+    def text(self, v: Any, where: str) -> str | None:
+        """A string part; numbers become their text; anything else is None (noted unless absent)."""
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            self.notes.append(f"{where} was a number")
+            return str(v)
+        self.notes.append(f"{where} was {type(v).__name__}: ignored")
+        return None
+
+    def array(self, v: Any, where: str) -> list[Any]:
+        if v is None:
+            return []
+        if isinstance(v, list):
+            return list(v)
+        if isinstance(v, str):
+            parsed = _decoded_json(v.strip())
+            if isinstance(parsed, list):
+                self.notes.append(f"{where} was a JSON string")
+                return parsed
+        self.notes.append(f"{where} was {type(v).__name__}: ignored")
+        return []
+
+    def utterance(self, v: Any) -> tuple[str, bool]:
+        """(text, readable). A list of strings is joined with spaces; other non-text is ("", False)."""
+        if isinstance(v, str):
+            return v, True
+        if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+            self.notes.append("userRequest.utterance was a list of strings: joined")
+            return " ".join(v), True
+        t = self.text(v, "userRequest.utterance")
+        if t is not None:
+            return t, True
+        if v is None:
+            self.notes.append("userRequest.utterance missing")
+        return "", False
+
+
+def _user_request(obj: Mapping[str, Any], reader: _Reader) -> dict[str, Any]:
+    ur = obj.get("userRequest")
+    if isinstance(ur, str):
+        parsed = _decoded_json(ur.strip())
+        if isinstance(parsed, Mapping):
+            reader.notes.append("userRequest was a JSON string")
+            ur = parsed
+    if ur is None:
+        raise KakaoRequestError("missing userRequest")
+    if not isinstance(ur, Mapping):
+        raise KakaoRequestError(f"userRequest must be an object, not {type(ur).__name__}")
+    return dict(ur)
 
 
 @dataclass(frozen=True)
@@ -59,7 +133,7 @@ class SkillRequest:
     """The parts of an Open Builder skill payload the chatbot uses (``raw`` keeps the whole body)."""
 
     utterance: str
-    lang: str | None = None  # "ko" (docs), "kr" in older payloads, "en", ...
+    lang: str | None = None  # "ko" (docs), "kr" in older payloads and the callback guide, "en", null ...
     user_id: str | None = None  # userRequest.user.id (botUserKey, ≤ 70 chars)
     user_type: str | None = None
     user_properties: dict[str, Any] = field(default_factory=dict)  # plusfriendUserKey, appUserId, isFriend
@@ -78,70 +152,62 @@ class SkillRequest:
     bot_id: str | None = None
     bot_name: str | None = None
     contexts: list[Any] = field(default_factory=list)
+    utterance_readable: bool = True  # False: userRequest.utterance was missing or not text ("" stands in)
+    notes: tuple[str, ...] = ()  # every leniency applied while parsing (for the log)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def parse(cls, obj: Any) -> SkillRequest:
-        """Parse a decoded JSON body. Raises :class:`KakaoRequestError` if it is not a skill payload."""
+        """Parse a decoded JSON body. Raises :class:`KakaoRequestError` only if it is not a skill payload."""
         if not isinstance(obj, Mapping):
             raise KakaoRequestError(f"skill payload must be a JSON object, not {type(obj).__name__}")
-        ur = obj.get("userRequest")
-        if ur is None:
-            raise KakaoRequestError("missing userRequest")
-        if not isinstance(ur, Mapping):
-            raise KakaoRequestError(f"userRequest must be an object, not {type(ur).__name__}")
-        if "utterance" not in ur or ur["utterance"] is None:
-            raise KakaoRequestError("missing userRequest.utterance")
-        utterance = ur["utterance"]
-        if not isinstance(utterance, str):
-            raise KakaoRequestError(f"userRequest.utterance must be a string, not {type(utterance).__name__}")
-
-        user = _opt_dict(ur, "user", "userRequest")
-        block = _opt_dict(ur, "block", "userRequest")
-        action = _opt_dict(obj, "action", "payload")
-        intent = _opt_dict(obj, "intent", "payload")
-        bot = _opt_dict(obj, "bot", "payload")
-        contexts = obj.get("contexts")
-        if contexts is None:
-            contexts = []
-        elif not isinstance(contexts, list):
-            raise KakaoRequestError(f"contexts must be an array, not {type(contexts).__name__}")
-        user_id = user.get("id")
-        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, (str, int))):
-            raise KakaoRequestError("userRequest.user.id must be a string")
-
+        rd = _Reader()
+        ur = _user_request(obj, rd)
+        utterance, readable = rd.utterance(ur.get("utterance"))
+        user = rd.obj(ur.get("user"), "userRequest.user")
+        block = rd.obj(ur.get("block"), "userRequest.block")
+        action = rd.obj(obj.get("action"), "action")
+        intent = rd.obj(obj.get("intent"), "intent")
+        bot = rd.obj(obj.get("bot"), "bot")
         return cls(
             utterance=utterance,
-            lang=_opt_str(ur, "lang", "userRequest"),
-            user_id=None if user_id is None else str(user_id),
-            user_type=_opt_str(user, "type", "userRequest.user"),
-            user_properties=_opt_dict(user, "properties", "userRequest.user"),
-            timezone=_opt_str(ur, "timezone", "userRequest"),
-            block_id=_opt_str(block, "id", "userRequest.block"),
-            block_name=_opt_str(block, "name", "userRequest.block"),
-            request_params=_opt_dict(ur, "params", "userRequest"),
-            callback_url=_opt_str(ur, "callbackUrl", "userRequest"),
-            action_id=_opt_str(action, "id", "action"),
-            action_name=_opt_str(action, "name", "action"),
-            params=_opt_dict(action, "params", "action"),
-            detail_params=_opt_dict(action, "detailParams", "action"),
-            client_extra=_client_extra(action.get("clientExtra")),
-            intent_id=_opt_str(intent, "id", "intent"),
-            intent_name=_opt_str(intent, "name", "intent"),
-            bot_id=_opt_str(bot, "id", "bot"),
-            bot_name=_opt_str(bot, "name", "bot"),
-            contexts=list(contexts),
+            lang=rd.text(ur.get("lang"), "userRequest.lang"),
+            user_id=rd.text(user.get("id"), "userRequest.user.id"),
+            user_type=rd.text(user.get("type"), "userRequest.user.type"),
+            user_properties=rd.obj(user.get("properties"), "userRequest.user.properties"),
+            timezone=rd.text(ur.get("timezone"), "userRequest.timezone"),
+            block_id=rd.text(block.get("id"), "userRequest.block.id"),
+            block_name=rd.text(block.get("name"), "userRequest.block.name"),
+            request_params=rd.obj(ur.get("params"), "userRequest.params", query_string=True),
+            callback_url=rd.text(ur.get("callbackUrl"), "userRequest.callbackUrl"),
+            action_id=rd.text(action.get("id"), "action.id"),
+            action_name=rd.text(action.get("name"), "action.name"),
+            params=rd.obj(action.get("params"), "action.params", query_string=True),
+            detail_params=rd.obj(action.get("detailParams"), "action.detailParams"),
+            client_extra=rd.obj(action.get("clientExtra"), "action.clientExtra"),
+            intent_id=rd.text(intent.get("id"), "intent.id"),
+            intent_name=rd.text(intent.get("name"), "intent.name"),
+            bot_id=rd.text(bot.get("id"), "bot.id"),
+            bot_name=rd.text(bot.get("name"), "bot.name"),
+            contexts=rd.array(obj.get("contexts"), "contexts"),
+            utterance_readable=readable,
+            notes=tuple(rd.notes),
             raw=dict(obj),
         )
 
     @classmethod
     def from_json(cls, body: str | bytes | bytearray | None) -> SkillRequest:
-        """Decode and parse an HTTP body; bad JSON is a :class:`KakaoRequestError` too."""
-        if body is None or (isinstance(body, (str, bytes, bytearray)) and not body.strip()):
+        """Decode and parse an HTTP body (a UTF-8 BOM is tolerated); bad JSON is a :class:`KakaoRequestError`."""
+        if isinstance(body, (bytes, bytearray)):
+            try:
+                body = bytes(body).decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                raise KakaoRequestError(f"body is not UTF-8: {e}") from None
+        if body is None or not isinstance(body, str) or not body.strip().lstrip(_BOM):
             raise KakaoRequestError("empty body")
         try:
-            obj = json.loads(body)
-        except (ValueError, TypeError) as e:
+            obj = json.loads(body.lstrip(_BOM))
+        except (ValueError, TypeError, RecursionError) as e:
             raise KakaoRequestError(f"body is not JSON: {e}") from None
         return cls.parse(obj)
 

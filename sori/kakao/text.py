@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,6 +95,63 @@ def fit_text(text: Any, limit: int, *, placeholder: str | None = PLACEHOLDER) ->
         i -= 1
     head = s[:i].rstrip()
     return head + ELLIPSIS if head else ELLIPSIS
+
+
+def display_width(s: str) -> int:
+    """Columns a line of ``s`` takes: East Asian wide and fullwidth characters (Hangul syllables, CJK, fullwidth
+    forms, most emoji) 2, combining marks and zero-width joiners 0, everything else 1. A proxy for how much of a
+    one-line list row a text fills (a Hangul syllable is about twice as wide as a Latin letter).
+
+    >>> display_width("BTS"), display_width("방탄소년단"), display_width("Top 50 · 한국")
+    (3, 10, 13)
+    """
+    w = 0
+    for ch in s:
+        if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
+            continue
+        w += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return w
+
+
+_WORD_END = re.compile(r"\S+")
+_TRAILING = " -\u2013\u2014\u00b7,:;/|&+"
+
+
+def fit_words(text: Any, width: int, *, min_words: int = 1) -> str | None:
+    """``text`` (cleaned, one line) if it fits ``width`` columns; else its longest run of whole words that fits
+    with "…" after it; None when fewer than ``min_words`` words fit. Never cuts inside a word.
+
+    >>> fit_words("Top 50 - South Korea", 20), fit_words("Top 50 - South Korea", 12), fit_words("Eyjafjallajökull", 8)
+    ('Top 50 - South Korea', 'Top 50…', None)
+    """
+    s = " ".join(_clean(text).split())
+    if display_width(s) <= width:
+        return s
+    room = width - display_width(ELLIPSIS)
+    best, kept = None, 0
+    for n, m in enumerate(_WORD_END.finditer(s), 1):
+        head = s[: m.end()].rstrip(_TRAILING)  # "Top 50 -" reads "Top 50…", not "Top 50 -…"
+        if display_width(head) > room:
+            break
+        best, kept = head or best, n
+    return best + ELLIPSIS if best and kept >= min_words else None
+
+
+def compose_line(parts: Sequence[Sequence[str]], width: int, sep: str) -> str:
+    """One line of at most ``width`` columns from ``parts``, each a list of alternatives (most telling first,
+    ending in a short form): the first alternative of each part that still fits is kept, in order; a part none
+    of whose forms fits is left out. Nothing is cut mid-word (shorten the alternatives instead).
+
+    >>> compose_line([["같은 플레이리스트 12개에 함께"], ["비슷한 사운드: 에너지, 템포", "비슷한 사운드"]], 46, " · ")
+    '같은 플레이리스트 12개에 함께 · 비슷한 사운드'
+    """
+    out: list[str] = []
+    for alts in parts:
+        for alt in alts:
+            if alt and display_width(sep.join([*out, alt])) <= width:
+                out.append(alt)
+                break
+    return sep.join(out)
 
 
 _WHITESPACE = re.compile(r"\s")

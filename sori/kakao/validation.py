@@ -434,7 +434,7 @@ class _Validator:
     def quick_reply(self, v: Any, path: str) -> None:
         if not self.obj(v, path, "quickReply"):
             return
-        self.string(v, "label", path, required=True, max_len=LABEL_MAX, src="quickReply label ≤ 14")
+        self.string(v, "label", path, required=True)  # [docs] QuickReply.label: no documented length limit
         self.message_or_block(v, path, QUICK_REPLY_ACTIONS, required=True, block_text=False)
         self.extra(v, path, any_json=True)  # [docs] QuickReply.extra: Any
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sori.kakao.text import compose_line, display_width, fit_words
+
 #: A part is told when its share of the positive score is at least this (or it is the largest part).
 TELLING = 0.25
 MAX_NAMES = 2
@@ -26,26 +28,37 @@ MAX_NAMES = 2
 FEATURE_NAMES = {
     "ko": {"danceability": "댄스감", "energy": "에너지", "loudness": "음압", "speechiness": "랩·내레이션 비중",
            "acousticness": "어쿠스틱", "instrumentalness": "연주곡 비중", "valence": "분위기", "tempo": "템포",
-           "duration_ms": "곡 길이", "liveness": "라이브감"},
+           "duration_ms": "곡 길이", "liveness": "라이브감", "key": "조성", "mode": "장조·단조",
+           "time_signature": "박자"},
     "en": {"danceability": "dance feel", "energy": "energy", "loudness": "loudness",
            "speechiness": "spoken words", "acousticness": "acoustic sound", "instrumentalness": "instrumentals",
-           "valence": "mood", "tempo": "tempo", "duration_ms": "track length", "liveness": "live feel"},
+           "valence": "mood", "tempo": "tempo", "duration_ms": "track length", "liveness": "live feel",
+           "key": "key", "mode": "major/minor", "time_signature": "time signature"},
 }
 
 TEXT = {
     "ko": {"playlist": "같은 플레이리스트 {n}개에 함께", "collab": "함께 부른 곡: {items}",
            "session": "같은 감상 세션 {n}번에 함께", "chart": "같은 차트에 함께: {items}",
            "audio": "비슷한 사운드: {items}", "sound": "사운드로 찾은 추천: {items}", "genre": "같은 장르: {items}",
-           "more": "{items} 외 {n}곳", "sep": " · "},
+           "more": "{items} 외 {n}곳", "more_songs": "{items} 외 {n}곡", "sep": " · ",
+           # short forms, for a line that must fit one list row
+           "playlist_short": "플레이리스트 {n}개에 함께", "session_short": "감상 세션 {n}번에 함께",
+           "collab_none": "함께 부른 곡이 있어요", "chart_none": "같은 차트에 함께", "audio_none": "비슷한 사운드",
+           "sound_none": "사운드로 찾은 추천", "genre_none": "같은 장르"},
     "en": {"playlist": "In {n} playlists together", "collab": "Sang together: {items}",
            "session": "Played together in {n} listening sessions", "chart": "Charted together: {items}",
            "audio": "Similar sound: {items}", "sound": "Matched by sound: {items}", "genre": "Same genre: {items}",
-           "more": "{items} and {n} more", "sep": " · "},
+           "more": "{items} and {n} more", "more_songs": "{items} and {n} more", "sep": " · ",
+           "playlist_short": "In {n} playlists", "session_short": "Played together {n} times",
+           "collab_none": "Sang together", "chart_none": "Charted together", "audio_none": "Similar sound",
+           "sound_none": "Matched by sound", "genre_none": "Same genre"},
 }
 TEXT["ko"]["playlist_one"] = "같은 플레이리스트에 함께"
 TEXT["en"]["playlist_one"] = "In a playlist together"
 TEXT["ko"]["session_one"] = "같은 감상 세션에 함께"
 TEXT["en"]["session_one"] = "Played together in a listening session"
+TEXT["ko"]["session_one_short"] = "감상 세션에 함께"
+TEXT["en"]["session_one_short"] = "Played together"
 
 
 def telling_parts(contrib: Mapping[str, float]) -> list[str]:
@@ -58,34 +71,70 @@ def telling_parts(contrib: Mapping[str, float]) -> list[str]:
     return [k for i, k in enumerate(order) if i == 0 or pos[k] / total >= TELLING]
 
 
-def _names(lang: str, items: list[str], total: int | None = None) -> str:
-    head = ", ".join(str(x) for x in items[:MAX_NAMES])
-    extra = (total if total is not None else len(items)) - min(len(items), MAX_NAMES)
-    return TEXT[lang]["more"].format(items=head, n=extra) if extra > 0 else head
+def _names(lang: str, items: list[str], total: int | None = None, *, more: str = "more",
+           first: int = MAX_NAMES) -> str:
+    head = ", ".join(str(x) for x in items[:first])
+    extra = (total if total is not None else len(items)) - min(len(items), first)
+    return TEXT[lang][more].format(items=head, n=extra) if extra > 0 else head
 
 
-def render(reason: Mapping[str, Any] | None, lang: str = "ko") -> str:
-    """One line for a ``v`` 2 reason; ``""`` when there is nothing true to say."""
-    if not isinstance(reason, Mapping):
-        return ""
-    lang = lang if lang in TEXT else "ko"
+def _named(lang: str, key: str, items: list[str], width: int | None, more: str = "more") -> list[str]:
+    """A part that names things (songs, charts, genres): every name that fits, then fewer, then the first name
+    shortened at a word boundary, then the form without names (for a one-line budget of ``width``)."""
     tx = TEXT[lang]
-    out = []
+    alts = [tx[key].format(items=_names(lang, items, more=more))]
+    if width is not None:
+        alts.append(tx[key].format(items=_names(lang, items, more=more, first=1)))
+        prefix = tx[key].format(items="")
+        short = fit_words(str(items[0]), width - display_width(prefix), min_words=2) if items else None
+        if short:
+            alts.append(prefix + short)
+        alts.append(tx[key + "_none"])
+    return alts
+
+
+def _alternatives(reason: Mapping[str, Any], lang: str, width: int | None) -> list[list[str]]:
+    """For each part the reason tells, its forms (longest first)."""
+    tx = TEXT[lang]
+    parts: list[list[str]] = []
     for part in reason.get("parts") or []:
         if part in ("playlist", "session"):
             n = int(reason.get(part + "s") or 0)
-            if n:
-                out.append(tx[part + "_one"] if n == 1 else tx[part].format(n=n))
+            if n == 1:
+                parts.append([tx[part + "_one"], tx.get(part + "_one_short", tx[part + "_one"])])
+            elif n:
+                parts.append([tx[part].format(n=n), tx[part + "_short"].format(n=n)])
         elif part == "collab" and reason.get("collab"):
-            out.append(tx["collab"].format(items=_names(lang, list(reason["collab"]))))
+            parts.append(_named(lang, "collab", list(reason["collab"]), width, more="more_songs"))
         elif part == "chart" and reason.get("charts"):
-            out.append(tx["chart"].format(items=_names(lang, list(reason["charts"]))))
+            parts.append(_named(lang, "chart", list(reason["charts"]), width))
         elif part == "genre" and reason.get("genres"):
-            out.append(tx["genre"].format(items=_names(lang, list(reason["genres"]))))
+            parts.append(_named(lang, "genre", list(reason["genres"]), width))
         elif part == "audio" and reason.get("features"):
             found = [FEATURE_NAMES[lang].get(f) for f in reason["features"]]
-            names = [x for x in found if x]
+            names = [x for x in found if x]  # a feature without a readable name is never shown raw
             if names:
                 key = "sound" if reason.get("mode") == "sound" else "audio"
-                out.append(tx[key].format(items=", ".join(names[:2])))
-    return tx["sep"].join(dict.fromkeys(out))
+                parts.append([tx[key].format(items=", ".join(names[:2])), tx[key].format(items=names[0]),
+                              tx[key + "_none"]])
+    return parts
+
+
+def render(reason: Mapping[str, Any] | None, lang: str = "ko", width: int | None = None) -> str:
+    """One line for a ``v`` 2 reason; ``""`` when there is nothing true to say.
+
+    ``width``: a budget in display columns (:func:`sori.kakao.text.display_width`): the parts are composed to fit
+    it — fewer names, shorter forms, the less telling parts left out — never cut mid-word.
+
+    >>> r = {"v": 2, "mode": "blend", "parts": ["playlist", "audio"], "playlists": 12, "features": ["energy"]}
+    >>> render(r, "en", width=32)
+    'In 12 playlists together'
+    """
+    if not isinstance(reason, Mapping):
+        return ""
+    lang = lang if lang in TEXT else "ko"
+    sep = TEXT[lang]["sep"]
+    parts = _alternatives(reason, lang, width)
+    if width is None:
+        return sep.join(dict.fromkeys(alts[0] for alts in parts))
+    return compose_line(parts, width, sep)

@@ -190,6 +190,35 @@ def test_queued_refresh_requests_skip_fresh_artists_and_duplicates(stack, catalo
     assert s["artists"] == 1 and s["skipped_fresh"] == 0
 
 
+def test_queued_name_lookups_find_refresh_and_store_the_artist(stack, catalog):
+    """The chatbot did not know a name (issue 14 item 8): it queues {"artist_names": [...]}; the catalog looks the
+    name up on Spotify (a Hangul name too), refreshes that artist and stores it, so asking again finds it."""
+    store, _ = pick_artists(catalog, 1)
+    kid = next(a for a, names in sorted(catalog.korean_names.items())
+               if a not in store.rows and len(catalog.tracks_by_artist.get(a, ())) >= 2)
+    hangul = catalog.korean_names[kid][0]
+    event = {"Records": [{"messageId": "m1", "body": json.dumps({"artist_ids": [], "artist_names": [hangul]})},
+                         {"messageId": "m2", "body": json.dumps({"artist_names": [hangul]})}]}
+    s = catalog_fn.run_catalog(event, open_run("catalog"), store)
+    assert s["artists"] == 1 and "batchItemFailures" not in s
+    assert kid in store.rows and store.rows[kid]["name"] == catalog.artists[kid].name
+    assert {r["data"]["artist_id"] for r in of_type(stream_records(), "artist")} == {kid}
+
+
+def test_a_queued_batch_never_becomes_a_nightly_run(stack, catalog):
+    store, _ = pick_artists(catalog, 5)
+    empty: list[list[dict[str, list[str]]]] = [[{"artist_ids": []}], [{"artist_names": []}],
+                                               [{"artist_ids": [], "artist_names": []}]]
+    for bodies in empty:
+        event = {"Records": [{"messageId": f"m{i}", "body": json.dumps(b)} for i, b in enumerate(bodies)]}
+        s = catalog_fn.run_catalog(event, open_run("catalog"), store)
+        assert s["artists"] == 0 and "batchItemFailures" not in s, s
+    poison = {"Records": [{"messageId": "p", "body": json.dumps({"artist_names": [""]})},
+                          {"messageId": "q", "body": json.dumps({"names": ["x"]})}]}
+    s = catalog_fn.run_catalog(poison, open_run("catalog"), store)
+    assert s["artists"] == 0 and s["batchItemFailures"] == [{"itemIdentifier": "p"}, {"itemIdentifier": "q"}]
+
+
 def test_429_bursts_are_absorbed_honouring_retry_after(stack, catalog):
     store, ids = pick_artists(catalog, 20)
     clean = catalog_fn.run_catalog({"artist_ids": ids}, open_run("catalog"), store)

@@ -1,4 +1,4 @@
-"""The webhook through the Lambda handler with API Gateway HTTP API v2 events: 401, 400, 200."""
+"""The webhook through the Lambda handler with API Gateway HTTP API v2 events: 401, 400 (with Kakao JSON), 200."""
 from __future__ import annotations
 
 import base64
@@ -62,13 +62,31 @@ def test_no_secret_configured_rejects_everything(backend, monkeypatch):
     assert call(skill_payload("BTS"), {"X-Skill-Secret": ""})[0] == 401
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b"{", b"[]", b"42", b'"text"', b"{}", b'{"userRequest": {}}',
-                                  b'{"userRequest": {"utterance": 5}}', b'{"userRequest": "x"}', b"\xff\xfe\x00"])
-def test_non_json_or_non_kakao_is_400_with_a_json_error(body, backend):
+@pytest.mark.parametrize("body", [b"", b"not json", b"{", b"[]", b"42", b'"text"', b"{}", b'{"userRequest": "x"}',
+                                  b"\xff\xfe\x00", b"[" * 50_000])
+def test_non_json_or_non_kakao_is_400_with_valid_kakao_json_and_the_reason(body, backend):
+    # new contract (issue 14 item 6): even a 400 carries valid Kakao JSON; the reason rides in ``data``
     status, out, headers = call(body, {"x-skill-secret": SECRET})
     assert status == 400
-    assert out["error"] == "bad_request" and out["reason"]
+    assert validate_response(out) == [], out
+    assert out["data"]["error"] == "bad_request" and out["data"]["reason"]
     assert headers["Content-Type"].startswith("application/json")
+
+
+# These were 400 before issue 14 item 6: a Kakao payload whose optional parts are oddly shaped, or whose
+# utterance cannot be read, is answered (200) with a valid reply (the help text when there is no utterance).
+@pytest.mark.parametrize("body", [
+    b'{"userRequest": {}}', b'{"userRequest": {"utterance": 5}}', b'{"userRequest": {"utterance": null}}',
+    b'{"userRequest": {"utterance": "BTS", "lang": null}, "action": {"clientExtra": ""}}',
+    b'{"userRequest": {"utterance": "BTS"}, "action": {"clientExtra": []}}',
+    b'{"userRequest": {"utterance": "BTS"}, "action": {"clientExtra": "not json"}}',
+    b'{"userRequest": {"utterance": "BTS", "params": "surface=Kakaotalk.plusfriend"}}',
+    b'{"userRequest": {"utterance": "BTS", "user": "u", "block": 3}, "contexts": {}, "bot": "b"}',
+])
+def test_odd_kakao_payloads_are_200_with_a_valid_reply(body, backend):
+    status, out, _ = call(body, {"x-skill-secret": SECRET})
+    assert status == 200, out
+    assert validate_response(out) == [], out
 
 
 def test_valid_payload_is_200_with_valid_kakao_json(backend):

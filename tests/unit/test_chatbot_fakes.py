@@ -81,6 +81,7 @@ class FakeBackend:
         self.inserted: list[dict] = []
         self.learned: list[tuple] = []
         self.refreshes: list[list[str]] = []
+        self.lookups: list[list[str]] = []
         self._lock = threading.Lock()
 
     def _call(self, name: str, *args: Any) -> None:
@@ -147,6 +148,10 @@ class FakeBackend:
     def request_refresh(self, artist_ids: Sequence[str]) -> None:
         self._call("request_refresh", list(artist_ids))
         self.refreshes.append(list(artist_ids))
+
+    def request_lookup(self, names: Sequence[str]) -> None:
+        self._call("request_lookup", list(names))
+        self.lookups.append(list(names))
 
 
 def skill_payload(utterance: Any, *, lang: str | None = "ko", extra: Mapping | None = None) -> dict:

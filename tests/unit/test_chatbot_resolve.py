@@ -172,3 +172,89 @@ def test_resolve_never_raises(text):
     r = resolve(text, idx)
     assert r.kind in ("artist", "ambiguous", "unknown", "empty")
     assert len(r.candidates) <= 5
+
+
+# -- issue 14 item 8: a suggestion must plausibly be what was meant ------------------------------------------------
+
+MUSE = ("mus0000000000000000001", "Muse", "muse")
+
+
+def test_a_dotted_initialism_is_not_the_word_it_spells():
+    # failed before: "M.U.S.E." normalised to "muse" and was taken for the band Muse without asking
+    idx = NameIndex([*NAMES, MUSE])
+    for utt in ("M.U.S.E.", "M.U.S.E. 같은 가수 추천해줘", "artists like M.U.S.E"):
+        r = resolve(utt, idx)
+        assert r.kind == "ambiguous", (utt, r)  # not sure: the search decides, or the user picks
+        assert r.candidates[0].artist_id == MUSE[0] and r.candidates[0].how == "form"
+    dotted = NameIndex([*NAMES, ("mse0000000000000000002", "M.U.S.E.", "muse")])
+    assert resolve("muse", dotted).kind == "ambiguous"  # and the other way round
+    assert _one("MUSE", dotted).name == "M.U.S.E."  # an all-caps spelling is the same initialism
+    assert _one("B.T.S.", idx).artist_id == BTS and _one("b.t.s", idx).artist_id == BTS  # BTS is all caps
+
+
+def test_the_search_judge_keeps_a_dotted_name_apart_from_the_word():
+    idx = NameIndex(NAMES)
+    v = judge_search("M.U.S.E.", [_a("m1", "Muse")], [], idx)
+    assert v.match is None and [c.artist_id for c in v.candidates] == ["m1"]  # asked about, never inserted
+    v = judge_search("M.U.S.E.", [_a("m1", "Muse"), _a("m2", "M.U.S.E.")], [], idx)
+    assert v.match is not None and v.match.artist_id == "m2"
+    v = judge_search("muse", [_a("m2", "M.U.S.E."), _a("m1", "Muse")], [], idx)
+    assert v.match is not None and v.match.artist_id == "m1"
+
+
+@pytest.fixture(scope="module")
+def emulator_index() -> NameIndex:
+    """Every name of the emulator's catalog (10k real artist names, among them Nonsens, NONSENSE, Noise Cans,
+    Jon B., Sean&Bobo), without curated aliases: only the romanized route can bridge Hangul."""
+    from local.emulator import load_catalog
+
+    cat = load_catalog()
+    return NameIndex([(a.id, a.name, normalize(a.name)) for a in cat.artists.values()])
+
+
+@pytest.mark.parametrize("utt, unrelated", [
+    ("뉴진스", {"Nonsens", "NONSENSE", "Noise Cans"}),
+    ("잔나비", {"Jon B.", "Sean&Bobo"}),
+    ("뉴진스 같은 가수 추천해줘", {"Nonsens", "NONSENSE", "Noise Cans"}),
+])
+def test_hangul_names_not_in_the_catalog_get_no_unrelated_suggestions(utt, unrelated, emulator_index):
+    # failed before: did-you-mean buttons "Nonsens, NONSENSE, Noise Cans" and "Jon B., Sean&Bobo"
+    r = resolve(utt, emulator_index)
+    names = {c.name for c in r.candidates}
+    assert not names & unrelated, (utt, names)
+    assert r.kind == "unknown", (utt, r)
+
+
+@pytest.mark.parametrize("utt, name", [("블랙핑크", "BLACKPINK"), ("레드벨벳", "Red Velvet"), ("콜드플레이", "Coldplay"),
+                                       ("에드 시런", "Ed Sheeran"), ("아리아나 그란데", "Ariana Grande"),
+                                       ("빌리 아일리시", "Billie Eilish")])
+def test_real_transliterations_are_still_suggested(utt, name, emulator_index):
+    r = resolve(utt, emulator_index)
+    assert r.kind == "ambiguous" and name in [c.name for c in r.candidates], (utt, r)
+
+
+def test_plausibility_separates_transliterations_from_lookalikes():
+    from chatbot.resolve import NAME_SUGGEST, name_similarity, plausible
+
+    for q, n in [("뉴진스", "NewJeans"), ("잔나비", "Jannabi"), ("빌리 아일리시", "Billie Eilish"), ("세븐틴", "SEVENTEEN"),
+                 ("르세라핌", "LE SSERAFIM"), ("자우림", "Jaurim"), ("라디오헤드", "Radiohead"), ("찰리 푸스", "Charlie Puth")]:
+        assert plausible(q, n) and plausible(n, q), (q, n)
+    for q, n in [("뉴진스", "Nonsens"), ("뉴진스", "NONSENSE"), ("뉴진스", "Noise Cans"), ("뉴진스", "Hana Oceans"),
+                 ("잔나비", "Jon B."), ("잔나비", "Sean&Bobo"), ("잔나비", "Jane Weaver"), ("잔나비", "Danny Boy"),
+                 ("블랙핑크", "Black Pumas"), ("레드벨벳", "Redbone"), ("자우림", "Jauz"), ("자우림", "Jerome")]:
+        assert not plausible(q, n), (q, n)
+    assert name_similarity("Qxvwz Jplk", "Jon B.") < NAME_SUGGEST and name_similarity("taylor", "Taylor Swift") >= 90
+
+
+def test_search_results_are_offered_only_when_plausible(index):
+    v = judge_search("Qxvwz Jplk", [_a("j", "Jon B."), _a("s", "Sean&Bobo")],
+                     [{"id": "t", "name": "Moonlight", "artists": [_a("z", "Z")]}], index)
+    assert v.match is None and v.candidates == ()
+    v = judge_search("taylor", [_a("ts", "Taylor Swift"), _a("x", "Unrelated Band")], [], index)
+    assert [c.artist_id for c in v.candidates] == ["ts"]
+    v = judge_search("잔나비", [_a("jb", "Jon B."), _a("sb", "Sean&Bobo")], [], index)
+    assert [c.artist_id for c in v.candidates] == ["jb"]  # Spotify's own top answer to Hangul: its bridge, 1 only
+    v = judge_search("잔나비", [_a("jn", "JANNABI")], [], index)
+    assert v.match is not None and v.match.artist_id == "jn" and v.alias == "잔나비"
+    v = judge_search("뉴진스", [_a("ns", "Nonsens")], [], index)
+    assert v.match is None  # a shared consonant skeleton no longer confirms (and inserts) an artist

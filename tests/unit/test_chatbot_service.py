@@ -144,12 +144,17 @@ def test_search_confirmed_hangul_alias_is_learned():
 
 
 def test_not_found_says_so_with_examples():
-    b = FakeBackend()
+    # an unknown name is looked up now (issue 14 item 8: "not_known"); "not found" is what is left when the
+    # lookup cannot be queued, or the text is no name (code, injections)
+    b = FakeBackend(fail=["request_lookup"])
     out = ask(b, "qwzx vbnm")
     assert out.kind == "not_found"
     labels = [q["label"] for q in out.response["template"]["quickReplies"]]
     assert "BTS" in labels and "BLACKPINK" in labels
     assert not b.inserted and not b.learned
+    for junk in ("'; DROP TABLE artists; --", "<script>alert(1)</script>"):
+        b = FakeBackend()
+        assert ask(b, junk).kind == "not_found" and b.lookups == []
 
 
 def test_help_and_greeting():
@@ -196,3 +201,69 @@ def test_quick_reply_extra_with_unknown_id_falls_back_to_the_text():
     assert out.artist_id == BPK
     out = ask(b, "BLACKPINK", extra={"artist_id": "'; DROP TABLE artists; --"})
     assert out.artist_id == BPK and not b.learned
+
+
+# -- issue 14 item 8 ------------------------------------------------------------------------------------------------
+
+def _spotify(b, artists):
+    """Make the fake Spotify answer every search with ``artists`` (id, name) pairs."""
+    def search(query, types, timeout):
+        b._call("search", query, types)
+        return {"artists": [{"id": i, "name": n, "images": [], "genres": []} for i, n in artists], "tracks": []}
+    b.search = search
+
+
+def test_a_dotted_name_is_never_added_as_the_word_artist():
+    # failed before: "M.U.S.E." normalised to "muse", matched Spotify's "Muse" and inserted it as the new artist
+    b = FakeBackend()
+    _spotify(b, [("muse00000000000000000001", "Muse")])
+    out = ask(b, "M.U.S.E.")
+    assert out.kind == "did_you_mean" and not b.inserted
+    assert out.response["template"]["quickReplies"][0]["label"] == "Muse"
+    b = FakeBackend()  # Spotify knows the dotted one too: that is the match
+    _spotify(b, [("muse00000000000000000001", "Muse"), ("mdot0000000000000000002", "M.U.S.E.")])
+    out = ask(b, "M.U.S.E. 같은 가수")
+    assert (out.kind, out.artist_id) == ("new", "mdot0000000000000000002")
+    assert [r["name"] for r in b.inserted] == ["M.U.S.E."]
+
+
+@pytest.mark.parametrize("name", ["뉴진스", "잔나비", "뉴진스 같은 가수 추천해줘"])
+def test_an_unknown_name_is_looked_up_and_the_user_told_when_to_ask_again(name):
+    # failed before: "did you mean" buttons of unrelated names, no lookup, no word on when to ask again
+    b = FakeBackend()
+    _spotify(b, [])  # as the emulator: nothing for a Hangul name it does not know
+    out = ask(b, name)
+    assert out.kind == "not_known", out.notes
+    core = name.split()[0]
+    assert b.lookups == [[core]] and not b.inserted
+    text = texts(out.response)
+    assert core in text and f"{service.ASK_AGAIN_MINUTES}분" in text
+    again = ask(b, name)  # asked again at once: the same answer, no second lookup
+    assert again.kind == "not_known" and b.lookups == [[core]]
+
+
+def test_not_known_in_english_and_when_the_lookup_cannot_be_queued():
+    b = FakeBackend()
+    _spotify(b, [])
+    out = ask(b, "Zzyzx Qoph", lang="en")
+    assert out.kind == "not_known" and "ask me again in about 10 minutes" in texts(out.response)
+    b = FakeBackend(fail=["request_lookup"])
+    _spotify(b, [])
+    assert ask(b, "Qoph Zzyzx").kind == "not_found"  # no promise it cannot keep
+
+
+def test_spotify_lookalikes_are_not_offered_but_its_own_bridge_for_hangul_is():
+    b = FakeBackend()
+    _spotify(b, [("nons0000000000000000001", "Nonsens"), ("nois0000000000000000002", "Noise Cans")])
+    assert ask(b, "Zzyzx Band").kind == "not_known"  # Latin lookalikes Spotify returned are not offered
+    b = FakeBackend()
+    _spotify(b, [("bts9000000000000000001", "BTS"), ("nois0000000000000000002", "Noise Cans")])
+    out = ask(b, "가나다라마")  # Spotify's top answer to Hangul is its own bridge (a Korean name it knows)
+    assert out.kind == "did_you_mean"
+    assert [q["label"] for q in out.response["template"]["quickReplies"]][:-1] == ["BTS"]
+
+
+def test_ask_again_minutes_covers_the_index_reload():
+    from chatbot.deps import INDEX_TTL_S
+
+    assert service.ASK_AGAIN_MINUTES * 60 >= INDEX_TTL_S + 60

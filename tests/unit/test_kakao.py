@@ -30,6 +30,7 @@ from sori.kakao import (
     text_length,
     validate_response,
 )
+from sori.kakao.limits import QUICK_REPLY_LABEL_BUDGET
 
 IMG = "https://i.scdn.co/image/ab6761610000e5eb0c68f6c95232e716f0abee8d"
 WEB = "https://open.spotify.com/artist/3HqSLMAZ3g3d5poNaI7GOU"
@@ -107,14 +108,11 @@ def test_minimal_payload_tolerates_missing_optional_parts():
     assert r.params == {} and r.client_extra == {} and r.contexts == []
 
 
-@pytest.mark.parametrize("extra", [None, "null", "", {}])
-def test_client_extra_null_forms(extra):
-    if extra == "":
-        with pytest.raises(KakaoRequestError):
-            SkillRequest.parse({"userRequest": {"utterance": "x"}, "action": {"clientExtra": extra}})
-        return
+@pytest.mark.parametrize("extra", [None, "null", "", "   ", {}, [], "{}", "not json", 5, True])
+def test_client_extra_null_and_odd_forms_are_empty(extra):
+    # issue 14 item 6: "" (and other odd forms) used to raise; Open Builder's test console sends "".
     r = SkillRequest.parse({"userRequest": {"utterance": "x"}, "action": {"clientExtra": extra}})
-    assert r.client_extra == {}
+    assert r.client_extra == {} and r.utterance == "x"
 
 
 def test_client_extra_json_string_and_detail_param_fallback():
@@ -138,26 +136,63 @@ def test_client_extra_json_string_and_detail_param_fallback():
         ({}, "missing userRequest"),
         ({"userRequest": None}, "missing userRequest"),
         ({"userRequest": "hello"}, "userRequest must be an object"),
-        ({"userRequest": {}}, "missing userRequest.utterance"),
-        ({"userRequest": {"utterance": None}}, "missing userRequest.utterance"),
-        ({"userRequest": {"utterance": 42}}, "utterance must be a string"),
-        ({"userRequest": {"utterance": ["a"]}}, "utterance must be a string"),
-        ({"userRequest": {"utterance": "x", "user": "u"}}, "userRequest.user must be an object"),
-        ({"userRequest": {"utterance": "x", "user": {"id": {"a": 1}}}}, "user.id"),
-        ({"userRequest": {"utterance": "x", "lang": 3}}, "lang must be a string"),
-        ({"userRequest": {"utterance": "x"}, "action": []}, "action must be an object"),
-        ({"userRequest": {"utterance": "x"}, "action": {"params": "a=b"}}, "action.params"),
-        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": 5}}, "clientExtra"),
-        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": "[1]"}}, "clientExtra"),
-        ({"userRequest": {"utterance": "x"}, "contexts": {}}, "contexts must be an array"),
-        ({"userRequest": {"utterance": "x"}, "bot": "sori"}, "bot must be an object"),
+        ({"userRequest": ["a"]}, "userRequest must be an object"),
     ],
 )
-def test_malformed_requests_raise(body, reason):
+def test_only_a_body_without_a_user_request_raises(body, reason):
     with pytest.raises(KakaoRequestError) as ei:
         SkillRequest.parse(body)
     assert reason in ei.value.reason
     assert isinstance(ei.value, ValueError)
+
+
+# Issue 14 item 6: these used to raise KakaoRequestError (the webhook answered 400 and the user saw Kakao's generic
+# failure). Now every part but userRequest is coerced: (payload, what the parse yields).
+@pytest.mark.parametrize(
+    "body, check",
+    [
+        ({"userRequest": {}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": None}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": {"a": 1}}}, lambda r: r.utterance == "" and not r.utterance_readable),
+        ({"userRequest": {"utterance": 42}}, lambda r: r.utterance == "42" and r.utterance_readable),
+        ({"userRequest": {"utterance": ["BTS", "노래"]}}, lambda r: r.utterance == "BTS 노래"),
+        ({"userRequest": {"utterance": "x", "user": "u"}}, lambda r: r.user_id is None),
+        ({"userRequest": {"utterance": "x", "user": {"id": {"a": 1}}}}, lambda r: r.user_id is None),
+        ({"userRequest": {"utterance": "x", "user": {"id": 620678}}}, lambda r: r.user_id == "620678"),
+        ({"userRequest": {"utterance": "x", "lang": 3}}, lambda r: r.lang == "3"),
+        ({"userRequest": {"utterance": "x", "lang": ["ko"]}}, lambda r: r.lang is None),
+        ({"userRequest": {"utterance": "x", "params": "a=b&c="}}, lambda r: r.request_params == {"a": "b", "c": ""}),
+        ({"userRequest": {"utterance": "x", "params": '{"surface": "s"}'}},
+         lambda r: r.request_params == {"surface": "s"}),
+        ({"userRequest": {"utterance": "x", "params": "garbage"}}, lambda r: r.request_params == {}),
+        ({"userRequest": {"utterance": "x"}, "action": []}, lambda r: r.action_id is None),
+        ({"userRequest": {"utterance": "x"}, "action": {"params": "a=b"}}, lambda r: r.params == {"a": "b"}),
+        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": "[1]"}}, lambda r: r.client_extra == {}),
+        ({"userRequest": {"utterance": "x"}, "action": {"clientExtra": [{"artist_id": "a"}, 3, {"alias": "b"}]}},
+         lambda r: r.client_extra == {"artist_id": "a", "alias": "b"}),
+        ({"userRequest": {"utterance": "x"}, "contexts": {}}, lambda r: r.contexts == []),
+        ({"userRequest": {"utterance": "x"}, "contexts": "[]"}, lambda r: r.contexts == []),
+        ({"userRequest": {"utterance": "x"}, "bot": "sori"}, lambda r: r.bot_id is None),
+        ({"userRequest": '{"utterance": "x"}'}, lambda r: r.utterance == "x"),
+    ],
+)
+def test_odd_parts_are_coerced_not_rejected(body, check):
+    r = SkillRequest.parse(body)
+    assert check(r), r
+
+
+def test_leniency_is_noted_and_a_clean_payload_has_no_notes():
+    assert SkillRequest.parse(copy.deepcopy(REAL_PAYLOAD)).notes == ()
+    r = SkillRequest.parse({"userRequest": {"utterance": "x", "params": "a=b"}, "action": {"clientExtra": []}})
+    assert r.notes == ("userRequest.params was a query string", "action.clientExtra was a list: ignored")
+
+
+def test_from_json_tolerates_a_bom_and_reports_deep_nesting():
+    body = json.dumps({"userRequest": {"utterance": "hi"}}).encode()
+    assert SkillRequest.from_json(b"\xef\xbb\xbf" + body).utterance == "hi"
+    assert SkillRequest.from_json("\ufeff" + body.decode()).utterance == "hi"
+    with pytest.raises(KakaoRequestError):
+        SkillRequest.from_json("[" * 100_000 + "]" * 100_000)
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", None, b"{not json", "[1, 2", b"\xff\xfe\x00"])
@@ -249,15 +284,36 @@ def test_list_card_carousel_caps():
     assert validate_response(resp) == []
 
 
-def test_label_truncation_counts_hangul_as_one():
-    qr = QuickReply("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars
-    assert qr is not None
-    assert text_length(qr["label"]) == 14
-    assert qr["label"] == "방탄소년단 같은 가수 더…"
-    assert qr["messageText"] == "방탄소년단 같은 가수 더 알려줘요"  # the tap still sends everything
-    exact = QuickReply("가나다라마바사아자차카타파하").to_dict()  # exactly 14
+def test_button_label_truncation_counts_hangul_as_one():
+    b = Button("방탄소년단 같은 가수 더 알려줘요").to_dict()  # 17 chars; [docs] Button.label 14
+    assert b is not None
+    assert text_length(b["label"]) == 14
+    assert b["label"] == "방탄소년단 같은 가수 더…"
+    assert b["messageText"] == "방탄소년단 같은 가수 더 알려줘요"  # the tap still sends everything
+    exact = Button("가나다라마바사아자차카타파하").to_dict()  # exactly 14
     assert exact is not None
     assert exact["label"] == "가나다라마바사아자차카타파하"
+
+
+def test_quick_reply_labels_are_not_cut_at_the_button_limit():
+    # [docs] the QuickReplies table documents no label limit: an artist name is shown whole (issue 14 item 7)
+    for name in ("Panic! At The Disco", "Selena Gomez & The Scene", "방탄소년단 같은 가수 더 알려줘요"):
+        qr = QuickReply(name).to_dict()
+        assert qr is not None and qr["label"] == name
+    long = QuickReply("x" * 80).to_dict()  # only a pathological label meets our own budget
+    assert long is not None and text_length(long["label"]) == QUICK_REPLY_LABEL_BUDGET
+    resp = SkillResponse(["hi"], [QuickReply("Panic! At The Disco")]).to_dict()
+    assert validate_response(resp) == []
+
+
+def test_a_list_card_with_two_buttons_says_vertical():
+    # [docs] side by side a button label gets 8 characters, stacked 14: the builder asks for stacked
+    two = ListCard("h", [ListItem("i")], [Button("Spotify에서 듣기", "webLink", webLinkUrl=WEB), Button("비슷한 가수")])
+    one = ListCard("h", [ListItem("i")], [Button("Spotify에서 듣기", "webLink", webLinkUrl=WEB)])
+    d2, d1 = two.to_output()["listCard"], one.to_output()["listCard"]
+    assert d2["buttonLayout"] == "vertical" and "buttonLayout" not in d1
+    assert [b["label"] for b in d2["buttons"]] == ["Spotify에서 듣기", "비슷한 가수"]
+    assert validate_response(SkillResponse([two]).to_dict()) == []
 
 
 def test_simple_text_truncated_to_1000_with_ellipsis():
@@ -463,9 +519,6 @@ INVALID = {
     "five list items in carousel": (
         _resp({"carousel": {"type": "listCard", "items": [_list_card(5)["listCard"]]}}),
         "carousel.items[0].items: 5 entries > 4"),
-    "fifteen-char label": (
-        _resp(_text(), quick_replies=[{"label": "가" * 15, "action": "message", "messageText": "x"}]),
-        "quickReplies[0].label: 15 characters > 14"),
     "fifteen-char button label": (
         _resp(_list_card(1, buttons=[{"label": "a" * 15, "action": "message", "messageText": "x"}])),
         "buttons[0].label: 15 characters > 14"),
@@ -570,7 +623,9 @@ def test_invalid_responses_are_reported(name):
 
 def test_every_violation_is_listed_not_just_the_first():
     obj = {"version": "1.0", "template": {
-        "outputs": [_text("가" * 1001), _list_card(6), _text(), _text()],
+        "outputs": [_text("가" * 1001),
+                    _list_card(6, buttons=[{"label": "가" * 15, "action": "message", "messageText": "x"}]),
+                    _text(), _text()],
         "quickReplies": [{"label": "가" * 15, "action": "message", "messageText": "x"}] * 11}}
     errors = validate_response(obj)
     for needle in ("version", "4 entries > 3", "1001 characters", "6 entries > 5", "11 entries > 10",

@@ -10,7 +10,7 @@ from sori.related.reasons import FEATURE_NAMES, render, telling_parts
 def test_playlists_collabs_and_sound_in_both_languages():
     r = {"v": 2, "mode": "blend", "parts": ["playlist", "collab", "audio"], "playlists": 12,
          "collab": ["Señorita", "I Know What You Did Last Summer", "x"], "features": ["energy", "tempo"]}
-    assert render(r, "ko") == ("같은 플레이리스트 12개에 함께 · 함께 부른 곡: Señorita, I Know What You Did Last Summer 외 1곳"
+    assert render(r, "ko") == ("같은 플레이리스트 12개에 함께 · 함께 부른 곡: Señorita, I Know What You Did Last Summer 외 1곡"
                                " · 비슷한 사운드: 에너지, 템포")
     assert render(r, "en").startswith("In 12 playlists together · Sang together: Señorita")
     assert render(r, "en").endswith("Similar sound: energy, tempo")
