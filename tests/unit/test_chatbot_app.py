@@ -5,7 +5,7 @@ import base64
 import json
 
 import pytest
-from test_chatbot_fakes import FakeBackend, skill_payload
+from test_chatbot_fakes import FakeBackend, fake_webhook_backend, skill_payload
 
 import chatbot.app as app_mod
 import chatbot.deps as deps
@@ -13,7 +13,6 @@ from chatbot.handler import lambda_handler
 from local.lambda_context import LocalLambdaContext
 from local.webhook import http_api_event
 from sori.kakao import validate_response
-from sori.settings import get_settings
 
 SECRET = "s3cret-skill-value"
 
@@ -27,15 +26,8 @@ class Untouchable:
 
 @pytest.fixture()
 def backend(monkeypatch):
-    monkeypatch.setenv("SORI_SKILL_SECRET", SECRET)
-    monkeypatch.delenv("SORI_SKILL_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
-    app_mod._secret.cache_clear()
-    b = FakeBackend()
-    monkeypatch.setattr(deps, "_backend", b)
-    yield b
-    get_settings.cache_clear()
-    app_mod._secret.cache_clear()
+    with fake_webhook_backend(monkeypatch, SECRET) as b:
+        yield b
 
 
 def call(body, headers=None, *, path="/skill", method="POST", b64=False):

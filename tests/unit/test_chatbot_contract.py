@@ -9,15 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-from test_chatbot_fakes import MMM, FakeBackend
+from test_chatbot_fakes import MMM, fake_webhook_backend
 
-import chatbot.app as app_mod
-import chatbot.deps as deps
 from chatbot.handler import lambda_handler
 from local.lambda_context import LocalLambdaContext
 from local.webhook import http_api_event
 from sori.kakao import SkillRequest, validate_response
-from sori.settings import get_settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "kakao"
 README = CORPUS.parent / "README.md"
@@ -27,15 +24,8 @@ SECRET = "contract-skill-secret"
 
 @pytest.fixture()
 def backend(monkeypatch):
-    monkeypatch.setenv("SORI_SKILL_SECRET", SECRET)
-    monkeypatch.delenv("SORI_SKILL_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
-    app_mod._secret.cache_clear()
-    b = FakeBackend()
-    monkeypatch.setattr(deps, "_backend", b)
-    yield b
-    get_settings.cache_clear()
-    app_mod._secret.cache_clear()
+    with fake_webhook_backend(monkeypatch, SECRET) as b:
+        yield b
 
 
 def post(raw: bytes) -> tuple[int, dict]:

@@ -5,9 +5,10 @@ The world: a few artists with names, Hangul aliases, related artists (with reaso
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from chatbot.resolve import NameIndex
@@ -166,3 +167,23 @@ def skill_payload(utterance: Any, *, lang: str | None = "ko", extra: Mapping | N
         ur["lang"] = lang
     return {"bot": {"id": "bot1", "name": "sori"}, "intent": {"id": "int1", "name": "fallback", "extra": {}},
             "action": action, "userRequest": ur, "contexts": []}
+
+
+@contextlib.contextmanager
+def fake_webhook_backend(monkeypatch: Any, secret: str) -> Iterator[FakeBackend]:
+    """The webhook (``chatbot.app``) answering with skill secret ``secret`` over a fresh :class:`FakeBackend`."""
+    import chatbot.app as app_mod
+    import chatbot.deps as deps
+    from sori.settings import get_settings
+
+    monkeypatch.setenv("SORI_SKILL_SECRET", secret)
+    monkeypatch.delenv("SORI_SKILL_SECRET_ARN", raising=False)
+    get_settings.cache_clear()
+    app_mod._secret.cache_clear()
+    b = FakeBackend()
+    monkeypatch.setattr(deps, "_backend", b)
+    try:
+        yield b
+    finally:
+        get_settings.cache_clear()
+        app_mod._secret.cache_clear()
