@@ -36,29 +36,31 @@ FEATURE_NAMES = {
            "key": "key", "mode": "major/minor", "time_signature": "time signature"},
 }
 
-TEXT = {
-    "ko": {"playlist": "같은 플레이리스트 {n}개에 함께", "collab": "함께 부른 곡: {items}",
-           "session": "같은 감상 세션 {n}번에 함께", "chart": "같은 차트에 함께: {items}",
-           "audio": "비슷한 사운드: {items}", "sound": "사운드로 찾은 추천: {items}", "genre": "같은 장르: {items}",
-           "more": "{items} 외 {n}곳", "more_songs": "{items} 외 {n}곡", "sep": " · ",
-           # short forms, for a line that must fit one list row
-           "playlist_short": "플레이리스트 {n}개에 함께", "session_short": "감상 세션 {n}번에 함께",
-           "collab_none": "함께 부른 곡이 있어요", "chart_none": "같은 차트에 함께", "audio_none": "비슷한 사운드",
-           "sound_none": "사운드로 찾은 추천", "genre_none": "같은 장르"},
-    "en": {"playlist": "In {n} playlists together", "collab": "Sang together: {items}",
-           "session": "Played together in {n} listening sessions", "chart": "Charted together: {items}",
-           "audio": "Similar sound: {items}", "sound": "Matched by sound: {items}", "genre": "Same genre: {items}",
-           "more": "{items} and {n} more", "more_songs": "{items} and {n} more", "sep": " · ",
-           "playlist_short": "In {n} playlists", "session_short": "Played together {n} times",
-           "collab_none": "Sang together", "chart_none": "Charted together", "audio_none": "Similar sound",
-           "sound_none": "Matched by sound", "genre_none": "Same genre"},
+#: Every reason phrase as (Korean, English), side by side so a translation is checked where it is written.
+_PHRASES: dict[str, tuple[str, str]] = {
+    "playlist": ("같은 플레이리스트 {n}개에 함께", "In {n} playlists together"),
+    "playlist_one": ("같은 플레이리스트에 함께", "In a playlist together"),
+    "collab": ("함께 부른 곡: {items}", "Sang together: {items}"),
+    "session": ("같은 감상 세션 {n}번에 함께", "Played together in {n} listening sessions"),
+    "session_one": ("같은 감상 세션에 함께", "Played together in a listening session"),
+    "chart": ("같은 차트에 함께: {items}", "Charted together: {items}"),
+    "audio": ("비슷한 사운드: {items}", "Similar sound: {items}"),
+    "sound": ("사운드로 찾은 추천: {items}", "Matched by sound: {items}"),
+    "genre": ("같은 장르: {items}", "Same genre: {items}"),
+    "more": ("{items} 외 {n}곳", "{items} and {n} more"),
+    "more_songs": ("{items} 외 {n}곡", "{items} and {n} more"),
+    "sep": (" · ", " · "),
+    # short forms, for a line that must fit one list row
+    "playlist_short": ("플레이리스트 {n}개에 함께", "In {n} playlists"),
+    "session_short": ("감상 세션 {n}번에 함께", "Played together {n} times"),
+    "session_one_short": ("감상 세션에 함께", "Played together"),
+    "collab_none": ("함께 부른 곡이 있어요", "Sang together"),
+    "chart_none": ("같은 차트에 함께", "Charted together"),
+    "audio_none": ("비슷한 사운드", "Similar sound"),
+    "sound_none": ("사운드로 찾은 추천", "Matched by sound"),
+    "genre_none": ("같은 장르", "Same genre"),
 }
-TEXT["ko"]["playlist_one"] = "같은 플레이리스트에 함께"
-TEXT["en"]["playlist_one"] = "In a playlist together"
-TEXT["ko"]["session_one"] = "같은 감상 세션에 함께"
-TEXT["en"]["session_one"] = "Played together in a listening session"
-TEXT["ko"]["session_one_short"] = "감상 세션에 함께"
-TEXT["en"]["session_one_short"] = "Played together"
+TEXT = {lang: {k: pair[i] for k, pair in _PHRASES.items()} for i, lang in enumerate(("ko", "en"))}
 
 
 def telling_parts(contrib: Mapping[str, float]) -> list[str]:
