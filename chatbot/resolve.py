@@ -204,7 +204,7 @@ class NameIndex:
         self._phon_ids: list[str] = []  # ... and their artists
         # the fuzzy and phonetic keys (~0.1 s for 10k names) are built on first fuzzy use, not at load: a cold
         # container's first answer is usually an exact name and need not wait for them (see :meth:`warm`)
-        self._pending: list[tuple[str, str, str]] = []  # (key norm, artist_id, Latin name to key phonetically or "")
+        self._pending: list[tuple[str, str, str]] = []  # (key norm, artist_id, name to key phonetically or "")
         self._fuzzy_ready = False
         for artist_id, name, norm in names:
             self._add_name(artist_id, name, norm or normalize(name))
@@ -225,7 +225,7 @@ class NameIndex:
         ids = self.by_norm.setdefault(norm, [])
         if artist_id not in ids:  # (an artist seen for the first time is in no list yet)
             ids.append(artist_id)
-            self._add_fuzzy(norm, artist_id, name if first and not contains_hangul(norm) else "")
+            self._add_fuzzy(norm, artist_id, name if first else "")
 
     def _add_alias(self, alias_norm: str, artist_id: str) -> None:
         if not alias_norm or artist_id not in self.display:
@@ -244,7 +244,7 @@ class NameIndex:
     def _index_fuzzy(self, key_norm: str, artist_id: str, phonetic_of: str) -> None:
         self._keys.append(fuzzy_key(key_norm))
         self._key_ids.append(artist_id)
-        if phonetic_of:
+        if phonetic_of and not contains_hangul(key_norm):  # Latin names only: the Hangul queries' counterpart
             key = phonetic_key(phonetic_of)
             if len(key) >= PHONETIC_MIN_TOKENS:
                 self._phon.append(key)
