@@ -225,21 +225,20 @@ class LiveBackend:
 
     # -- SQS -------------------------------------------------------------------------------------------------
     def request_refresh(self, artist_ids: Sequence[str]) -> None:
-        if not self.settings.refresh_queue_url:
-            raise RuntimeError("SORI_REFRESH_QUEUE_URL is not set")
-        if self._sqs is None:
-            self._sqs = self._aws_client("sqs")
-        self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
-                               MessageBody=json.dumps({"artist_ids": list(artist_ids)}))
+        self._enqueue({"artist_ids": list(artist_ids)})
 
     def request_lookup(self, names: Sequence[str]) -> None:
         """Queue a name nothing matched for the catalog function to look up on Spotify (same queue)."""
+        self._enqueue({"artist_names": list(names)})
+
+    def _enqueue(self, body: Mapping[str, Any]) -> None:
+        """One message on RefreshQueue for CatalogFunction."""
         if not self.settings.refresh_queue_url:
             raise RuntimeError("SORI_REFRESH_QUEUE_URL is not set")
         if self._sqs is None:
             self._sqs = self._aws_client("sqs")
         self._sqs.send_message(QueueUrl=self.settings.refresh_queue_url,
-                               MessageBody=json.dumps({"artist_names": list(names)}, ensure_ascii=False))
+                               MessageBody=json.dumps(body, ensure_ascii=False))
 
     # -- Spotify ---------------------------------------------------------------------------------------------
     def _client(self) -> SpotifyClient:
